@@ -1,0 +1,51 @@
+"""langchain-ste: simulated trial and error (STE) for LangChain agents.
+
+Explore tools with no human data (imagine -> act -> reflect), remember what was learned in a Chroma
+long-term memory, and exploit it in context (few-shot exemplars through a `create_agent`
+middleware or a LangGraph node) or in the weights (LoRA fine-tuning with experience replay).
+
+Public names are imported lazily so that `import langchain_ste` stays light: torch, transformers
+and peft load only when a part that needs them is used.
+
+Example:
+    >>> import langchain_ste
+    >>> "create_explorer" in langchain_ste.__all__
+    True
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "Budget": "langchain_ste.policy",
+    "BudgetExhausted": "langchain_ste.policy",
+    "Step": "langchain_ste.trial",
+    "ToolPolicy": "langchain_ste.policy",
+    "Trial": "langchain_ste.trial",
+    "TrialLog": "langchain_ste.trial",
+    "execute_tool_call": "langchain_ste.execution",
+    "parse_react": "langchain_ste.protocol",
+    "read_trials": "langchain_ste.trial",
+    "render_tools": "langchain_ste.protocol",
+    "write_trials": "langchain_ste.trial",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'langchain_ste' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
