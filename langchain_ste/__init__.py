@@ -28,6 +28,8 @@ _EXPORTS: dict[str, str] = {
     "ToolPolicy": "langchain_ste.policy",
     "Trial": "langchain_ste.trial",
     "TrialLog": "langchain_ste.trial",
+    "Redactor": "langchain_ste.redact",
+    "RunLock": "langchain_ste.runlock",
     "execute_tool_call": "langchain_ste.execution",
     "parse_react": "langchain_ste.protocol",
     "read_trials": "langchain_ste.trial",
