@@ -31,6 +31,7 @@ _EXPORTS: dict[str, str] = {
     "Redactor": "langchain_ste.redact",
     "RunLock": "langchain_ste.runlock",
     "execute_tool_call": "langchain_ste.execution",
+    "exemplar_messages": "langchain_ste.trial",
     "parse_react": "langchain_ste.protocol",
     "read_trials": "langchain_ste.trial",
     "render_tools": "langchain_ste.protocol",

@@ -179,6 +179,41 @@ def trajectory_to_dicts(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]
     return messages_to_dict(list(messages))
 
 
+def exemplar_messages(trial: Trial, prefix: str) -> list[BaseMessage]:
+    """The trial's trajectory with tool call ids renamed ``{prefix}_{n}``, pairs kept intact.
+
+    Use a distinct ``prefix`` per exemplar so that several exemplars (and the live conversation)
+    never share a tool call id, which providers reject.
+
+    Example:
+        >>> from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+        >>> call = {"name": "add", "args": {"a": 1}, "id": "c1", "type": "tool_call"}
+        >>> t = Trial(trial_id="add/e000/t0", tools=["add"], episode=0, index=0, query="1+?",
+        ...           messages=trajectory_to_dicts([HumanMessage("1+?"),
+        ...               AIMessage("", tool_calls=[call]), ToolMessage("1", tool_call_id="c1")]))
+        >>> msgs = exemplar_messages(t, "ex0")
+        >>> msgs[1].tool_calls[0]["id"], msgs[2].tool_call_id
+        ('ex0_0', 'ex0_0')
+    """
+    renamed: dict[str, str] = {}
+    out: list[BaseMessage] = []
+    for msg in trial.to_messages():
+        if isinstance(msg, AIMessage) and msg.tool_calls:
+            calls = []
+            for call in msg.tool_calls:
+                renamed[call["id"] or ""] = f"{prefix}_{len(renamed)}"
+                calls.append({**call, "id": renamed[call["id"] or ""]})
+            msg = msg.model_copy(update={"tool_calls": calls, "id": None})
+        elif isinstance(msg, ToolMessage):
+            msg = msg.model_copy(update={"tool_call_id": renamed.get(msg.tool_call_id, ""),
+                                         "id": None})
+        else:
+            msg = msg.model_copy(update={"id": None})
+        out.append(msg)
+    check_tool_pairing(out)
+    return out
+
+
 def check_tool_pairing(messages: Sequence[BaseMessage]) -> None:
     """Raise `ValueError` unless every AI tool call is answered by exactly one later ToolMessage.
 
