@@ -22,20 +22,27 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
-    "Budget": "langchain_ste.policy",
-    "BudgetExhausted": "langchain_ste.policy",
-    "Step": "langchain_ste.trial",
-    "ToolPolicy": "langchain_ste.policy",
-    "Trial": "langchain_ste.trial",
-    "TrialLog": "langchain_ste.trial",
-    "Redactor": "langchain_ste.redact",
-    "RunLock": "langchain_ste.runlock",
     "execute_tool_call": "langchain_ste.execution",
     "exemplar_messages": "langchain_ste.trial",
+    "load_chat_model": "langchain_ste.models",
+    "load_embeddings": "langchain_ste.embeddings",
     "parse_react": "langchain_ste.protocol",
     "read_trials": "langchain_ste.trial",
     "render_tools": "langchain_ste.protocol",
     "write_trials": "langchain_ste.trial",
+    "Budget": "langchain_ste.policy",
+    "BudgetExhausted": "langchain_ste.policy",
+    "ChatLocalHF": "langchain_ste.local_model",
+    "ExplorationMemory": "langchain_ste.memory",
+    "MemoryStoreError": "langchain_ste.memory",
+    "MiniLMEmbeddings": "langchain_ste.embeddings",
+    "ReActChatModel": "langchain_ste.react_model",
+    "Redactor": "langchain_ste.redact",
+    "RunLock": "langchain_ste.runlock",
+    "Step": "langchain_ste.trial",
+    "ToolPolicy": "langchain_ste.policy",
+    "Trial": "langchain_ste.trial",
+    "TrialLog": "langchain_ste.trial",
 }
 
 __all__ = sorted(_EXPORTS)

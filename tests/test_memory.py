@@ -1,0 +1,180 @@
+"""ExplorationMemory on real Chroma (on disk) with the real embedded MiniLM."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from langchain_ste.embeddings import MiniLMEmbeddings
+from langchain_ste.memory import ExplorationMemory, MemoryStoreError
+from langchain_ste.trial import Trial, TrialLog
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def embeddings() -> MiniLMEmbeddings:
+    return MiniLMEmbeddings()
+
+
+def make(tool: str, ep: int, idx: int, query: str, success: bool = True) -> Trial:
+    return Trial(trial_id=Trial.make_id([tool], ep, idx), tools=[tool], episode=ep, index=idx,
+                 query=query, success=success, created_at=1000.0 + 10 * ep + idx)
+
+
+TRIALS = [
+    make("convert_units", 0, 0, "How many centimeters are in 3 inches?"),
+    make("convert_units", 0, 1, "Convert 100 Fahrenheit to Celsius"),
+    make("convert_units", 1, 0, "What is 5 kilograms in pounds?", success=False),
+    make("search_catalog", 0, 0, "Find me a yoga mat under 30 dollars"),
+    make("search_catalog", 0, 1, "Which kitchen knives do you sell?"),
+]
+
+
+def test_add_is_idempotent_by_id(tmp_path: Path, embeddings: MiniLMEmbeddings) -> None:
+    memory = ExplorationMemory(tmp_path, embeddings=embeddings)
+    assert memory.add(TRIALS) == len(TRIALS)
+    assert memory.add(TRIALS) == 0
+    assert len(memory) == len(TRIALS)
+    assert len(TrialLog(tmp_path / "trials.jsonl").read()) == len(TRIALS)
+    reopened = ExplorationMemory(tmp_path, embeddings=embeddings)
+    assert reopened.add(TRIALS[:2]) == 0
+    assert len(reopened) == len(TRIALS)
+
+
+def test_search_filters_by_tool_and_verdict(tmp_path: Path, embeddings: MiniLMEmbeddings) -> None:
+    memory = ExplorationMemory(tmp_path, embeddings=embeddings)
+    memory.add(TRIALS)
+    hits = memory.search("kilograms to pounds", k=5, tools=["convert_units"])
+    assert {t.trial_id for t in hits} == {"convert_units/e000/t0", "convert_units/e000/t1"}
+    with_failures = memory.search("kilograms to pounds", k=1, tools=["convert_units"],
+                                  only_successful=False)
+    assert with_failures[0].trial_id == "convert_units/e001/t0"
+    top = memory.search("a mat for yoga", k=1)
+    assert top[0].tools == ["search_catalog"]
+    assert memory.search("a mat for yoga", k=1, exclude_ids={top[0].trial_id})[0] != top[0]
+    assert memory.past_queries("convert_units", limit=2) == [
+        "What is 5 kilograms in pounds?", "Convert 100 Fahrenheit to Celsius"]
+
+
+def test_near_duplicates_are_flagged_and_mmr_diversifies(
+    tmp_path: Path, embeddings: MiniLMEmbeddings
+) -> None:
+    memory = ExplorationMemory(tmp_path, embeddings=embeddings, duplicate_threshold=0.9)
+    memory.add([make("convert_units", 0, 0, "How many centimeters are in 3 inches?")])
+    memory.add([make("convert_units", 0, 1, "How many centimeters are in 3 inches ?")])
+    assert memory.get("convert_units/e000/t1").extra["duplicate_of"] == "convert_units/e000/t0"
+    # Without the flag (threshold 1.01), MMR must still avoid returning near-copies together.
+    plain = ExplorationMemory(tmp_path / "b", embeddings=embeddings, duplicate_threshold=1.01)
+    queries = ["How many centimeters are in 3 inches?", "How many centimetres are in 3 inches?",
+               "How many centimeters is 3 inches?", "Convert 100 Fahrenheit to Celsius",
+               "What is 5 kilograms in pounds?"]
+    plain.add([make("convert_units", 0, i, q) for i, q in enumerate(queries)])
+    similar = plain.search("centimeters in 3 inches", k=3, diverse=False)
+    diverse = plain.search("centimeters in 3 inches", k=3, diverse=True)
+    inch = lambda ts: sum("inches" in t.query for t in ts)  # noqa: E731
+    assert inch(similar) == 3
+    assert inch(diverse) < inch(similar)
+
+
+def test_rebuild_gives_identical_search_results(
+    tmp_path: Path, embeddings: MiniLMEmbeddings
+) -> None:
+    memory = ExplorationMemory(tmp_path, embeddings=embeddings)
+    memory.add(TRIALS)
+    before = [t.trial_id for t in memory.search("unit conversion", k=3, diverse=False)]
+    assert memory.rebuild() == len(TRIALS)
+    assert [t.trial_id for t in memory.search("unit conversion", k=3, diverse=False)] == before
+    other = ExplorationMemory(tmp_path / "copy", embeddings=embeddings)
+    other.rebuild(from_jsonl=tmp_path / "trials.jsonl")
+    assert [t.trial_id for t in other.search("unit conversion", k=3, diverse=False)] == before
+
+
+def test_index_catches_up_from_jsonl(tmp_path: Path, embeddings: MiniLMEmbeddings) -> None:
+    memory = ExplorationMemory(tmp_path, embeddings=embeddings)
+    memory.add(TRIALS[:2])
+    TrialLog(tmp_path / "trials.jsonl").append(TRIALS[2:])  # "crash" before indexing
+    reopened = ExplorationMemory(tmp_path, embeddings=embeddings)
+    assert reopened._collection.count() == len(TRIALS)
+    assert reopened.search("yoga mat", k=1)[0].trial_id == "search_catalog/e000/t0"
+
+
+def test_corrupt_collection_is_rebuilt_without_losing_trials(
+    tmp_path: Path, embeddings: MiniLMEmbeddings
+) -> None:
+    memory = ExplorationMemory(tmp_path, embeddings=embeddings)
+    memory.add(TRIALS)
+    del memory
+    import chromadb
+
+    chromadb.api.client.SharedSystemClient.clear_system_cache()
+    (tmp_path / "chroma" / "chroma.sqlite3").write_bytes(b"this is not a database" * 100)
+    recovered = ExplorationMemory(tmp_path, embeddings=embeddings)
+    assert len(recovered) == len(TRIALS)
+    assert recovered.search("yoga mat", k=1)[0].trial_id == "search_catalog/e000/t0"
+    assert list(tmp_path.glob("chroma.corrupt-*")), "the unreadable index is kept aside"
+
+
+class TinyEmbeddings(MiniLMEmbeddings):
+    name = "tiny"  # type: ignore[assignment]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [[float(len(t)), 1.0] for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return [float(len(text)), 1.0]
+
+
+def test_other_embedding_dimension_is_a_clear_error(
+    tmp_path: Path, embeddings: MiniLMEmbeddings
+) -> None:
+    ExplorationMemory(tmp_path, embeddings=embeddings).add(TRIALS[:1])
+    with pytest.raises(MemoryStoreError, match="384-dimensional.*2-dimensional"):
+        ExplorationMemory(tmp_path, embeddings=TinyEmbeddings())
+    assert len(TrialLog(tmp_path / "trials.jsonl").read()) == 1
+
+
+def test_unreachable_server_is_a_clear_error(tmp_path: Path,
+                                             embeddings: MiniLMEmbeddings) -> None:
+    with pytest.raises(MemoryStoreError, match="does not answer"):
+        ExplorationMemory(tmp_path, host="127.0.0.1", port=_free_port(), embeddings=embeddings)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_shared_chroma_server(tmp_path: Path, embeddings: MiniLMEmbeddings) -> None:
+    chroma = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
+    port = _free_port()
+    server = subprocess.Popen(
+        [chroma, "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1",
+         "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("chroma server did not start")
+                time.sleep(0.2)
+        worker_a = ExplorationMemory(tmp_path / "a", host="127.0.0.1", port=port,
+                                     embeddings=embeddings)
+        worker_a.add(TRIALS[:3])
+        worker_b = ExplorationMemory(tmp_path / "b", host="127.0.0.1", port=port,
+                                     embeddings=embeddings)
+        assert worker_b._collection.count() == 3  # the shared index sees worker A's trials
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
