@@ -22,20 +22,15 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
-    "execute_tool_call": "langchain_ste.execution",
-    "exemplar_messages": "langchain_ste.trial",
-    "load_chat_model": "langchain_ste.models",
-    "load_embeddings": "langchain_ste.embeddings",
-    "parse_react": "langchain_ste.protocol",
-    "read_trials": "langchain_ste.trial",
-    "render_tools": "langchain_ste.protocol",
-    "write_trials": "langchain_ste.trial",
     "Budget": "langchain_ste.policy",
     "BudgetExhausted": "langchain_ste.policy",
     "ChatLocalHF": "langchain_ste.local_model",
+    "Demonstration": "langchain_ste.coldstart",
     "ExplorationMemory": "langchain_ste.memory",
+    "ExploreSettings": "langchain_ste.explore",
     "MemoryStoreError": "langchain_ste.memory",
     "MiniLMEmbeddings": "langchain_ste.embeddings",
+    "PRESETS": "langchain_ste.explore",
     "ReActChatModel": "langchain_ste.react_model",
     "Redactor": "langchain_ste.redact",
     "RunLock": "langchain_ste.runlock",
@@ -43,6 +38,19 @@ _EXPORTS: dict[str, str] = {
     "ToolPolicy": "langchain_ste.policy",
     "Trial": "langchain_ste.trial",
     "TrialLog": "langchain_ste.trial",
+    "act_demonstrations": "langchain_ste.coldstart",
+    "aexplore": "langchain_ste.explore",
+    "create_explorer": "langchain_ste.explore",
+    "execute_tool_call": "langchain_ste.execution",
+    "exemplar_messages": "langchain_ste.trial",
+    "explore": "langchain_ste.explore",
+    "load_chat_model": "langchain_ste.models",
+    "load_embeddings": "langchain_ste.embeddings",
+    "parse_react": "langchain_ste.protocol",
+    "read_trials": "langchain_ste.trial",
+    "render_tools": "langchain_ste.protocol",
+    "schema_demonstrations": "langchain_ste.coldstart",
+    "write_trials": "langchain_ste.trial",
 }
 
 __all__ = sorted(_EXPORTS)

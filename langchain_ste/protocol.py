@@ -282,6 +282,8 @@ def format_ai_message(message: AIMessage) -> str:
     """Render an AI message (tool calls or answer) as the ReAct text the model should produce."""
     text = message.content if isinstance(message.content, str) else message.text
     thought = message.additional_kwargs.get("react_thought")
+    if message.invalid_tool_calls and not message.tool_calls:
+        return text  # keep a malformed reply as the model wrote it
     if message.tool_calls:
         return "\n".join(
             format_react_call(c["name"], c["args"], thought if i == 0 else None)

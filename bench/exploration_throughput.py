@@ -1,0 +1,76 @@
+"""Exploration throughput with a fixed-latency fake model (simulating a model server).
+
+64 episodes (one per tool; each trial = imagine, act with one tool call, act, reflect) at
+concurrency 1, 8 and 32. Reports wall time, the ratio to the ideal (model calls x latency /
+concurrency) and the speed-up over concurrency 1. The original STE code is strictly sequential.
+
+    python bench/exploration_throughput.py [--latency 0.05] [--episodes 64] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langchain_core.tools import StructuredTool
+
+from langchain_ste.explore import explore
+from langchain_ste.testing import ScriptedChatModel
+
+
+def make_tools(n: int) -> list[StructuredTool]:
+    def echo(text: str) -> str:
+        return text.upper()
+
+    return [StructuredTool.from_function(echo, name=f"echo_{i}", description=f"Echo #{i}.")
+            for i in range(n)]
+
+
+def script(messages: list[BaseMessage], tools: list[str]) -> AIMessage | str:
+    system = messages[0].text if messages else ""
+    if system.startswith("You invent"):
+        return "Please shout hello"
+    if system.startswith("You check"):
+        return "Verdict: yes\nLesson: it upper-cases."
+    if isinstance(messages[-1], ToolMessage):
+        return "HELLO"
+    target = tools[0] if tools else "echo_0"
+    return AIMessage("", tool_calls=[{"name": target, "args": {"text": "hello"},
+                                      "id": f"c{time.perf_counter_ns()}", "type": "tool_call"}])
+
+
+def run(episodes: int, latency: float, concurrency: int) -> tuple[float, int]:
+    model = ScriptedChatModel(script=script, latency=latency)
+    tools = make_tools(episodes)
+    started = time.perf_counter()
+    trials = explore(model, tools, episodes_per_tool=1, trials_per_episode=1, max_steps=1,
+                     preset="paper", max_concurrency=concurrency, redactor=None)
+    wall = time.perf_counter() - started
+    assert len(trials) == episodes, len(trials)
+    return wall, len(model.calls)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--episodes", type=int, default=64)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    ratios, walls = {}, {}
+    for conc in (1, 8, 32):
+        wall, calls = run(args.episodes, args.latency, conc)
+        ideal = calls * args.latency / conc
+        walls[str(conc)], ratios[str(conc)] = round(wall, 3), round(wall / ideal, 3)
+        print(f"concurrency {conc:>2}: {wall:6.2f} s for {calls} model calls "
+              f"(ideal {ideal:5.2f} s, ratio {wall / ideal:.2f})")
+    speedup = {c: round(walls["1"] / walls[c], 2) for c in ("8", "32")}
+    print(f"speed-up vs concurrency 1: x{speedup['8']} at 8, x{speedup['32']} at 32")
+    if args.json:
+        print(json.dumps({"episodes": args.episodes, "latency_s": args.latency,
+                          "wall_s": walls, "ratio_to_ideal": ratios, "speedup_vs_1": speedup}))
+
+
+if __name__ == "__main__":
+    main()

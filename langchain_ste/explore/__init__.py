@@ -1,0 +1,19 @@
+"""Exploration: the imagine -> act -> reflect state graph over a set of tools."""
+
+from __future__ import annotations
+
+from langchain_ste.explore.graph import aexplore, create_explorer, explore, validate_tools
+from langchain_ste.explore.settings import PRESETS, ExploreSettings
+from langchain_ste.explore.store import ListStore, LogStore, TrialStore
+
+__all__ = [
+    "PRESETS",
+    "ExploreSettings",
+    "ListStore",
+    "LogStore",
+    "TrialStore",
+    "aexplore",
+    "create_explorer",
+    "explore",
+    "validate_tools",
+]
