@@ -19,11 +19,12 @@ import asyncio
 import concurrent.futures
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import RunnableLambda
 from langchain_core.tools import BaseTool
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -190,11 +191,8 @@ def create_explorer(
 def build_unit_graph(runtime: UnitRuntime) -> CompiledStateGraph:
     """The per-unit subgraph: start_episode -> imagine -> act <-> execute -> reflect."""
     graph = StateGraph(UnitState)
-    graph.add_node("start_episode", runtime.start_episode)
-    graph.add_node("imagine", runtime.imagine)
-    graph.add_node("act", runtime.act)
-    graph.add_node("execute", runtime.execute)
-    graph.add_node("reflect", runtime.reflect)
+    for name in ("start_episode", "imagine", "act", "execute", "reflect"):
+        graph.add_node(name, _node(getattr(runtime, name), name))
     graph.add_edge(START, "start_episode")
     graph.add_conditional_edges("start_episode", runtime.after_start, ["imagine", END])
     graph.add_conditional_edges("imagine", runtime.after_imagine, ["act", "reflect", END])
@@ -203,6 +201,17 @@ def build_unit_graph(runtime: UnitRuntime) -> CompiledStateGraph:
     graph.add_conditional_edges("reflect", runtime.after_reflect,
                                 ["imagine", "start_episode", END])
     return graph.compile(name="ste-episode")
+
+
+def _node(
+    afunc: Callable[[UnitState], Awaitable[dict[str, Any]]], name: str
+) -> RunnableLambda[UnitState, dict[str, Any]]:
+    """An async node that also runs in sync graphs (each call gets its own event loop)."""
+
+    def func(state: UnitState) -> dict[str, Any]:
+        return asyncio.run(afunc(state))
+
+    return RunnableLambda(func, afunc=afunc, name=name)
 
 
 def _unit_input(targets: list[str], episodes: list[int]) -> dict[str, Any]:
