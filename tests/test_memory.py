@@ -18,11 +18,6 @@ from langchain_ste.trial import Trial, TrialLog
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def embeddings() -> MiniLMEmbeddings:
-    return MiniLMEmbeddings()
-
-
 def make(tool: str, ep: int, idx: int, query: str, success: bool = True) -> Trial:
     return Trial(trial_id=Trial.make_id([tool], ep, idx), tools=[tool], episode=ep, index=idx,
                  query=query, success=success, created_at=1000.0 + 10 * ep + idx)

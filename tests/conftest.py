@@ -1,0 +1,36 @@
+"""Shared fixtures: the network is closed to everything but loopback, and models load offline."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from pytest_socket import socket_allow_hosts
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+LOOPBACK = ["127.0.0.1", "localhost", "::1"]
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Any connection to a non-loopback address fails the test (local servers stay usable).
+    socket_allow_hosts(LOOPBACK, allow_unix_socket=True)
+
+
+@pytest.fixture(scope="session")
+def local_chat_model() -> Iterator[object]:
+    """The embedded SmolLM2 chat model, loaded once per session (greedy, short replies)."""
+    from langchain_ste.models import load_chat_model
+
+    yield load_chat_model("local", max_new_tokens=64)
+
+
+@pytest.fixture(scope="session")
+def embeddings() -> Iterator[object]:
+    """The embedded MiniLM embeddings, loaded once per session."""
+    from langchain_ste.embeddings import load_embeddings
+
+    yield load_embeddings()
