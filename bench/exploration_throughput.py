@@ -30,7 +30,7 @@ def make_tools(n: int) -> list[StructuredTool]:
 
 def script(messages: list[BaseMessage], tools: list[str]) -> AIMessage | str:
     system = messages[0].text if messages else ""
-    if system.startswith("You invent"):
+    if system.startswith("You write realistic"):
         return "Please shout hello"
     if system.startswith("You check"):
         return "Verdict: yes\nLesson: it upper-cases."

@@ -186,9 +186,11 @@ def schema_demonstrations(tool: BaseTool, n: int = 2) -> list[Demonstration]:
         messages: list[BaseMessage] = [
             HumanMessage(query),
             AIMessage("", tool_calls=[{"name": tool.name, "args": args, "id": call_id,
-                                       "type": "tool_call"}]),
+                                       "type": "tool_call"}],
+                      additional_kwargs={"react_thought": f"I should use {tool.name}."}),
             ToolMessage(f"<result of {tool.name}>", tool_call_id=call_id, name=tool.name),
-            AIMessage(f"<the answer, using the result of {tool.name}>"),
+            AIMessage(f"<the answer, using the result of {tool.name}>",
+                      additional_kwargs={"react_thought": "I can answer now."}),
         ]
         demos.append(Demonstration(id=f"{SYNTHETIC_PREFIX}{tool.name}:{i}", query=query,
                                    messages=messages, synthetic=True))

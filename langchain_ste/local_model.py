@@ -145,7 +145,9 @@ def resolve_model_path(spec: str) -> tuple[Path | str, str]:
     return spec, spec
 
 
-@lru_cache(maxsize=4)
+_LOAD_LOCK = threading.Lock()
+
+
 def load_hf_model(
     spec: str = "local",
     *,
@@ -153,7 +155,7 @@ def load_hf_model(
     device: str | None = None,
     adapter: str | None = None,
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """Load a causal LM and its tokenizer, offline, cached in-process.
+    """Load a causal LM and its tokenizer, offline, once per process (thread-safe).
 
     Args:
         spec: ``"local"`` (the embedded SmolLM2) or a Hugging Face model folder / cached repo id.
@@ -167,14 +169,33 @@ def load_hf_model(
     Example:
         >>> model, tokenizer = load_hf_model("local")  # doctest: +SKIP
     """
+    with _LOAD_LOCK:
+        return _load_hf_model(spec, dtype=dtype, device=device, adapter=adapter)
+
+
+@lru_cache(maxsize=4)
+def _load_hf_model(
+    spec: str = "local",
+    *,
+    dtype: str | None = None,
+    device: str | None = None,
+    adapter: str | None = None,
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     device = pick_device(device)
     torch_dtype = getattr(torch, dtype) if dtype else pick_dtype(device)
     path, base_id = resolve_model_path(spec)
+    from transformers.utils import logging as hf_logging
+
     tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # the load report calls tied lm_head weights "missing"
+    try:
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
+    finally:
+        hf_logging.set_verbosity(verbosity)
     model.name_or_path = base_id
     if adapter:
         model = _load_adapter(model, adapter, base_id)
@@ -216,6 +237,8 @@ class ChatLocalHF(BaseChatModel):
         seed: sampling seed.
         device: where to run (default: CUDA, MPS or CPU, in that order).
         dtype: torch dtype name (default: bf16 where supported).
+        react_prefix: text the assistant turn starts with when tools are bound (the embedded
+            model follows the ReAct format far more often when its reply starts with it).
 
     Example:
         >>> model = ChatLocalHF(max_new_tokens=8)  # doctest: +SKIP
@@ -232,6 +255,7 @@ class ChatLocalHF(BaseChatModel):
     seed: int = 0
     device: str | None = None
     dtype: str | None = None
+    react_prefix: str = "Thought:"
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     @property
@@ -259,19 +283,20 @@ class ChatLocalHF(BaseChatModel):
         """Bind tools, spoken through the ReAct text protocol."""
         return bind_react_tools(self, tools, **kwargs)
 
-    def _prompt_ids(self, messages: list[BaseMessage]) -> Any:
+    def _prompt_ids(self, messages: list[BaseMessage], prefix: str = "") -> Any:
         model, tokenizer = self._load()
         chat = [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
-        ids = tokenizer.apply_chat_template(
-            chat, add_generation_prompt=True, return_tensors="pt", return_dict=True
-        )
+        text = tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)
+        ids = tokenizer(str(text) + prefix, return_tensors="pt", add_special_tokens=False)
         return ids["input_ids"].to(model.device)
 
-    def _generate_text(self, messages: list[BaseMessage], stop: list[str] | None) -> AIMessage:
+    def _generate_text(
+        self, messages: list[BaseMessage], stop: list[str] | None, prefix: str = ""
+    ) -> AIMessage:
         import torch
 
         model, tokenizer = self._load()
-        input_ids = self._prompt_ids(messages)
+        input_ids = self._prompt_ids(messages, prefix)
         kwargs: dict[str, Any] = {"max_new_tokens": self.max_new_tokens,
                                   "pad_token_id": tokenizer.eos_token_id}
         if self.temperature > 0:
@@ -285,7 +310,7 @@ class ChatLocalHF(BaseChatModel):
                 torch.manual_seed(self.seed)
             output = model.generate(input_ids, **kwargs)
         new_tokens = output[0, input_ids.shape[1]:]
-        text = _cut_at_stop(tokenizer.decode(new_tokens, skip_special_tokens=True), stop)
+        text = prefix + _cut_at_stop(tokenizer.decode(new_tokens, skip_special_tokens=True), stop)
         n_in, n_out = int(input_ids.shape[1]), int(new_tokens.shape[0])
         return AIMessage(
             content=text,
@@ -305,7 +330,9 @@ class ChatLocalHF(BaseChatModel):
     ) -> ChatResult:
         tools = kwargs.get("tools")
         if tools:
-            message = react_generate(self._generate_text, messages, tools, stop)
+            message = react_generate(
+                lambda prompt, stops: self._generate_text(prompt, stops, self.react_prefix),
+                messages, tools, stop)
         else:
             message = self._generate_text(messages, stop)
         return ChatResult(generations=[ChatGeneration(message=message)])

@@ -12,25 +12,20 @@ Tool arguments (JSON schema): {schema}
 You receive the call's arguments as JSON. Reply with only the tool's plausible output, nothing else.
 If the arguments are invalid, reply with a realistic error message."""
 
-IMAGINE_SYSTEM = """You invent realistic requests that users send to an assistant.
-The assistant has these tools:
-{tool_docs}
+IMAGINE_SYSTEM = """You write realistic questions that a customer asks an assistant. \
+The assistant can: {description}"""
 
-Write ONE new, specific user request that needs the tool `{target}`. Include concrete values
-(numbers, names, units). Do not mention the tool or its parameter names. Reply with the request
-only, on one line."""
-
-IMAGINE_EXAMPLES = """Examples of the format (write your own, different request):
+IMAGINE_EXAMPLES = """Examples of the format (write your own, different question):
 {examples}"""
 
-IMAGINE_PAST = """Requests already explored earlier (write something different from all of them):
+IMAGINE_PAST = """Questions already asked (ask something different):
 {queries}"""
 
-IMAGINE_SHORT_TERM = """Earlier in this session:
+IMAGINE_SHORT_TERM = """Earlier questions and what happened:
 {trials}
-Build on what you learned: try a harder case, an edge case, or other argument values."""
+Ask something harder: an edge case, or other values."""
 
-IMAGINE_HUMAN = "New request:"
+IMAGINE_HUMAN = "Write one new customer question."
 
 ACT_SYSTEM = """You are a helpful assistant with tools. Use a tool to answer the user's request.
 When you have the tool's result, give the final answer to the user."""
@@ -49,8 +44,8 @@ What happened:
 {transcript}
 Final answer: {answer}
 
-Reply in exactly two lines:
-Verdict: yes or no (was the request solved correctly?)
-Lesson: one or two sentences on how to use the tool (argument meanings, formats, pitfalls)."""
+Was the request solved correctly? Reply in exactly two lines:
+Verdict: <yes or no>
+Lesson: <one sentence on how to use the tool: argument meanings, formats, pitfalls>"""
 
 REFLECT_HUMAN = "Your review:"

@@ -115,14 +115,6 @@ class UnitRuntime:
                 self.tracker.charge_tokens(int(reply.usage_metadata.get("total_tokens", 0)))
             return reply
 
-    def _tool_docs(self) -> str:
-        lines = []
-        for name, schema in self.schemas.items():
-            desc = " ".join(str(schema.get("description", "")).split())
-            props = (schema.get("parameters") or {}).get("properties") or {}
-            lines.append(f"- {name}: {desc} (arguments: {', '.join(props) or 'none'})")
-        return "\n".join(lines)
-
     def _trial_id(self, state: UnitState) -> str:
         return Trial.make_id(state["targets"], state["episodes"][state["position"]],
                              state["trial_index"])
@@ -150,7 +142,9 @@ class UnitRuntime:
         started = time.perf_counter()
         target = state["targets"][0]
         p = self.prompts
-        parts = [p.IMAGINE_SYSTEM.format(tool_docs=self._tool_docs(), target=target)]
+        schema = self.schemas.get(target, {})
+        parts = [p.IMAGINE_SYSTEM.format(target=target, description=_first_sentence(
+            str(schema.get("description", ""))))]
         if self.settings.imagine_examples and target in self.by_name:
             examples = imagine_examples(self.by_name[target], 2)
             parts.append(p.IMAGINE_EXAMPLES.format(examples="\n".join(f"- {e}" for e in examples)))
@@ -333,6 +327,13 @@ class UnitRuntime:
         return "imagine" if state["trial_index"] > 0 else "start_episode"
 
 
+def _first_sentence(text: str) -> str:
+    """The gist of a description: small models follow a short one far better than a long one."""
+    text = " ".join(text.split())
+    match = re.match(r"(.+?[.!?])(\s|$)", text)
+    return match.group(1) if match else text
+
+
 def _fresh_trial(update: dict[str, Any]) -> dict[str, Any]:
     return {"query": "", "messages": [], "steps": [], "exemplars": [], "usage": {},
             "error": None, "imagine_s": 0.0, "act_started": 0.0, **update}
@@ -372,15 +373,25 @@ _BULLET = re.compile(r"^(?:[-*\u2022]|\d+[.)])\s+")
 _PREFIX = re.compile(r"^\s*(new\s+)?(user\s+)?(request|query|question)\s*:\s*", re.IGNORECASE)
 
 
+_QUOTED = re.compile(r"[\"\u201c]([^\"\u201d]{10,300})[\"\u201d]")
+
+
 def clean_query(text: str) -> str:
-    """The first non-empty line of an imagined request, without labels or quotes.
+    """The imagined request: a quoted question if there is one, else the first non-empty line,
+    without labels or quotes.
 
     Example:
+        >>> clean_query('The customer asks: "How many feet are in 100 meters?"')
+        'How many feet are in 100 meters?'
+
         >>> clean_query('Request: "How many cm are 3 inches?"\\nMore text')
         'How many cm are 3 inches?'
         >>> clean_query("1. 2 km in miles?")
         '2 km in miles?'
     """
+    quoted = _QUOTED.search(text)
+    if quoted:
+        return quoted.group(1).strip()
     for line in text.splitlines():
         line = _PREFIX.sub("", _BULLET.sub("", line.strip())).strip().strip("\"'`")
         if line:
@@ -410,6 +421,8 @@ def parse_reflection(text: str) -> tuple[bool, str]:
         verdict = first == "yes"
     lesson_match = _LESSON.search(text)
     lesson = " ".join(lesson_match.group(1).split())[:600] if lesson_match else ""
+    if lesson.startswith("<") or "one sentence on how to use" in lesson:
+        lesson = ""  # the model copied the template instead of writing a lesson
     return verdict, lesson
 
 

@@ -4,7 +4,8 @@
 tool calls per trial, the model's own verdicts) and suits strong hosted models. ``small-model``
 (the default for the embedded model) uses small budgets and turns on what weak explorers need:
 schema-derived cold-start demonstrations, self-bootstrapping from successful trials, and
-execution-grounded verdicts.
+execution-grounded verdicts. Schema-derived examples in the imagine prompt (``imagine_examples``)
+stay off by default: the embedded model copied them verbatim instead of inventing a request.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ PRESETS: dict[str, ExploreSettings] = {
     "paper": ExploreSettings(),
     "small-model": ExploreSettings(
         episodes_per_tool=2, trials_per_episode=2, max_steps=2, demonstrations=True,
-        imagine_examples=True, verdict_mode="grounded",
+        verdict_mode="grounded",
     ),
 }
 

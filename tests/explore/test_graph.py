@@ -33,7 +33,7 @@ def call(name: str, **args: Any) -> AIMessage:
 
 def phase(messages: list[BaseMessage]) -> str:
     system = messages[0].text if messages else ""
-    if system.startswith("You invent"):
+    if system.startswith("You write realistic"):
         return "imagine"
     if system.startswith("You check"):
         return "reflect"
@@ -92,7 +92,7 @@ def test_short_term_memory_reaches_later_imagine_prompts() -> None:
     model = ScriptedChatModel(script=Agent())
     run(model, trials_per_episode=3)
     imagine = [c["messages"][0].text for c in model.calls if phase(c["messages"]) == "imagine"]
-    assert "Earlier in this session" not in imagine[0]
+    assert "Earlier questions and what happened" not in imagine[0]
     assert "1. Request: Convert 1 km to m" in imagine[1]
     assert "Lesson: units matter." in imagine[1]
     assert "2. Request: Convert 2 km to m" in imagine[2]
@@ -102,7 +102,7 @@ def test_long_term_memory_steers_new_episodes(tmp_path: Path) -> None:
     model = ScriptedChatModel(script=Agent())
     run(model, out_dir=tmp_path, trials_per_episode=1, episodes_per_tool=2)
     imagine = [c["messages"][0].text for c in model.calls if phase(c["messages"]) == "imagine"]
-    assert "already explored" not in imagine[0]
+    assert "Questions already asked" not in imagine[0]
     assert "- Convert 1 km to m" in imagine[1]  # episode 1 sees episode 0's query
     # A later run with more episodes sees everything explored before.
     model2 = ScriptedChatModel(script=Agent())
