@@ -49,3 +49,32 @@ Verdict: <yes or no>
 Lesson: <one sentence on how to use the tool: argument meanings, formats, pitfalls>"""
 
 REFLECT_HUMAN = "Your review:"
+
+FILTER_SYSTEM = """You check a record of an assistant using tools.
+
+Request: {query}
+Tool calls and results:
+{transcript}
+Final answer: {answer}
+
+Did the tool calls and the answer correctly solve the request? Reply with one line:
+Verdict: <yes or no>"""
+
+PARAPHRASE_SYSTEM = """Rewrite the user's request in different words. Keep every value (numbers,
+names, units) and the meaning. Reply with the rewritten request only."""
+
+REFINE_SYSTEM = """You improve the documentation of a tool from notes taken while using it.
+
+Tool: {name}
+Current description: {description}
+Arguments (JSON schema): {schema}
+Notes from trials (lessons, errors seen, calls that worked):
+{notes}
+
+Write an improved description in at most 4 sentences: what the tool does, what each argument
+really accepts (formats, units, allowed values) and the pitfalls seen. Reply with the description
+only."""
+
+EVAL_SYSTEM = """You are a helpful assistant with tools. Complete the user's request by calling \
+the tools; call one tool at a time and use its result. When the request is done, reply with a \
+short final answer."""
