@@ -181,14 +181,26 @@ def _load_hf_model(
     device: str | None = None,
     adapter: str | None = None,
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    model, tokenizer = _load_fresh(spec, dtype=dtype, device=device, adapter=adapter)
+    model.eval()
+    return model, tokenizer
+
+
+def _load_fresh(
+    spec: str = "local",
+    *,
+    dtype: str | None = None,
+    device: str | None = None,
+    adapter: str | None = None,
+) -> tuple[Any, PreTrainedTokenizerBase]:
+    """A new, uncached model instance (for training, which changes the model)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
     device = pick_device(device)
     torch_dtype = getattr(torch, dtype) if dtype else pick_dtype(device)
     path, base_id = resolve_model_path(spec)
-    from transformers.utils import logging as hf_logging
-
     tokenizer = AutoTokenizer.from_pretrained(path)
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # the load report calls tied lm_head weights "missing"
@@ -200,7 +212,6 @@ def _load_hf_model(
     if adapter:
         model = _load_adapter(model, adapter, base_id)
     model.to(device)
-    model.eval()
     return model, tokenizer
 
 

@@ -220,27 +220,32 @@ def tool_schemas(tools: Sequence[Any]) -> list[dict[str, Any]]:
 
 
 def render_tools(tools: Sequence[Any]) -> str:
-    """Render tools and the ReAct format as system-prompt text.
+    """Render tools and the ReAct format as compact system-prompt text.
+
+    Each argument is shown as ``name: type`` with its allowed values, default or optional flag:
+    short prompts matter for small models and for training cost.
 
     Example:
         >>> from langchain_core.tools import tool
         >>> @tool
-        ... def add(a: int, b: int) -> int:
+        ... def add(a: int, b: int = 1) -> int:
         ...     '''Add two integers.'''
         ...     return a + b
         >>> print(render_tools([add]).splitlines()[2])
-        - add: Add two integers. Arguments: {"a": {"type": "integer"}, "b": {"type": "integer"}} (required: a, b)
+        - add: Add two integers. Arguments: {"a": integer, "b": integer (default 1)}
     """
     lines = ["You can use these tools:", ""]
     names = []
     for schema in tool_schemas(tools):
         names.append(schema["name"])
         params = schema.get("parameters", {}) or {}
-        props = {k: _compact(v) for k, v in (params.get("properties") or {}).items()}
-        required = params.get("required") or []
-        req = f" (required: {', '.join(required)})" if required else ""
+        required = set(params.get("required") or [])
+        args = ", ".join(
+            f'"{name}": {_describe(prop, name in required)}'
+            for name, prop in (params.get("properties") or {}).items()
+        )
         desc = " ".join(str(schema.get("description", "")).split())
-        lines.append(f"- {schema['name']}: {desc} Arguments: {json.dumps(props)}{req}")
+        lines.append(f"- {schema['name']}: {desc} Arguments: {{{args}}}")
     lines += [
         "",
         "To use a tool, reply exactly in this format:",
@@ -255,8 +260,23 @@ def render_tools(tools: Sequence[Any]) -> str:
     return "\n".join(lines)
 
 
-def _compact(prop: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in prop.items() if k != "title"}
+def _describe(prop: Mapping[str, Any], required: bool) -> str:
+    """``integer``, ``string, one of a|b``, ``number (optional)``, ``array of string``..."""
+    options = [p for p in prop.get("anyOf", prop.get("oneOf", [])) if p.get("type") != "null"]
+    base = dict(options[0]) if len(options) == 1 else dict(prop)
+    kind = base.get("type") or ("|".join(str(o.get("type")) for o in options) or "any")
+    if kind == "array" and isinstance(base.get("items"), dict):
+        kind = f"array of {base['items'].get('type', 'any')}"
+    text = str(kind)
+    if base.get("enum"):
+        text += ", one of " + "|".join(str(v) for v in base["enum"])
+    if prop.get("description"):
+        text += f" ({' '.join(str(prop['description']).split())})"
+    if "default" in prop and prop["default"] is not None:
+        text += f" (default {json.dumps(prop['default'])})"
+    elif not required:
+        text += " (optional)"
+    return text
 
 
 def format_react_call(name: str, args: Mapping[str, Any], thought: str | None = None) -> str:
