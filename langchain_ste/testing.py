@@ -105,3 +105,53 @@ class ScriptedChatModel(BaseChatModel):
             await asyncio.sleep(self.latency)
         message = self._next(messages, kwargs.get("tools"))
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+
+class ScriptedExplorer(ScriptedChatModel):
+    """A deterministic explorer for benchmarks and distributed tests.
+
+    It imagines numbered requests naming the target tool's description, calls the tool whose
+    description the request names with schema-derived arguments, answers with the result and
+    judges every trial a success. Thread- and process-safe (no shared script state).
+
+    Example:
+        >>> from langchain_ste.explore import explore
+        >>> from langchain_ste.example_tools import example_tools
+        >>> trials = explore(ScriptedExplorer(), example_tools(), preset="paper",
+        ...                  episodes_per_tool=1, trials_per_episode=1)
+        >>> [(t.steps[0].tool, t.success) for t in trials]
+        [('convert_units', True), ('search_catalog', True)]
+    """
+
+    model_name: str = "scripted-explorer"
+
+    def _next(self, messages: list[BaseMessage], tools: list[dict[str, Any]] | None) -> AIMessage:
+        from langchain_core.messages import ToolMessage
+
+        from langchain_ste.coldstart import example_value
+
+        with self._lock:
+            self.calls.append({"messages": list(messages),
+                               "tools": [t["name"] for t in tools or []]})
+        system = messages[0].text if messages else ""
+        if system.startswith("You write realistic"):
+            n = system.count("\n- ") + 1  # depends only on what this tool's memory holds
+            gist = system.split("can: ", 1)[-1].split("\n", 1)[0]
+            return AIMessage(f"Request {n}: {gist}")
+        if system.startswith("You check"):
+            return AIMessage("Verdict: yes\nLesson: the tool works as documented.")
+        if isinstance(messages[-1], ToolMessage):
+            return AIMessage(f"The result is: {messages[-1].text}")
+        query = next((m.text for m in reversed(messages) if m.type == "human"), "")
+        schemas = tools or []
+        target = next((t for t in schemas
+                       if str(t.get("description", ""))[:30] in query), schemas[0] if schemas
+                      else None)
+        if target is None:
+            return AIMessage("I have no tools.")
+        props = (target.get("parameters") or {}).get("properties") or {}
+        args = {k: example_value(v, k) for k, v in props.items()}
+        return AIMessage("", tool_calls=[{"name": target["name"], "args": args,
+                                          "id": f"call_{time.perf_counter_ns()}",
+                                          "type": "tool_call"}])
