@@ -22,6 +22,12 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
+    "EntryResult": "langchain_ste.evaluate",
+    "EvalCase": "langchain_ste.benchmarks",
+    "bfcl_exploration_tools": "langchain_ste.benchmarks.bfcl",
+    "load_cases": "langchain_ste.evaluate",
+    "run_benchmark": "langchain_ste.evaluate",
+    "write_report": "langchain_ste.evaluate.report",
     "Budget": "langchain_ste.policy",
     "BudgetExhausted": "langchain_ste.policy",
     "ChatLocalHF": "langchain_ste.local_model",
@@ -36,6 +42,7 @@ _EXPORTS: dict[str, str] = {
     "Redactor": "langchain_ste.redact",
     "RunLock": "langchain_ste.runlock",
     "STEMiddleware": "langchain_ste.exploit",
+    "ScriptedExplorer": "langchain_ste.testing",
     "Step": "langchain_ste.trial",
     "ToolPolicy": "langchain_ste.policy",
     "Trial": "langchain_ste.trial",
@@ -48,10 +55,12 @@ _EXPORTS: dict[str, str] = {
     "exemplar_messages": "langchain_ste.trial",
     "exemplar_node": "langchain_ste.exploit",
     "explore": "langchain_ste.explore",
+    "explore_on_ray": "langchain_ste.distributed",
     "keep_successful": "langchain_ste.curate",
     "llm_filter": "langchain_ste.curate",
     "load_chat_model": "langchain_ste.models",
     "load_embeddings": "langchain_ste.embeddings",
+    "load_tools": "langchain_ste.tool_loading",
     "paraphrase": "langchain_ste.curate",
     "parse_react": "langchain_ste.protocol",
     "read_trials": "langchain_ste.trial",

@@ -65,7 +65,7 @@ class ToolEnvironment:
 
     @classmethod
     def wrap(cls, tools: Sequence[BaseTool]) -> ToolEnvironment:
-        """Wrap stateless LangChain tools so that every call that passes their schema is recorded."""
+        """Wrap stateless tools so that every call that passes their schema is recorded."""
         env = cls(tools=[])
         env.tools = [_recording(tool, env) for tool in tools]
         return env
@@ -81,8 +81,12 @@ def _recording(tool: BaseTool, env: ToolEnvironment) -> BaseTool:
                 return f"Error: {type(exc).__name__}: {exc}"
 
     return StructuredTool.from_function(
-        func=run, name=tool.name, description=tool.description,
-        args_schema=tool.args_schema, handle_tool_error=True, handle_validation_error=True,
+        func=run,
+        name=tool.name,
+        description=tool.description,
+        args_schema=tool.args_schema,
+        handle_tool_error=True,
+        handle_validation_error=True,
     )
 
 

@@ -14,8 +14,10 @@ executes, and wraps ``multi_turn_checker``.
 
 from __future__ import annotations
 
+import ast
 import copy
 import importlib
+import inspect
 import json
 import random
 import uuid
@@ -39,8 +41,14 @@ from langchain_ste.benchmarks.base import (
 BFCL_INSTALL = "pip install --no-deps bfcl-eval==2026.3.23 mpmath"
 
 SUPPORTED_CLASSES: tuple[str, ...] = (
-    "GorillaFileSystem", "MathAPI", "MessageAPI", "TwitterAPI", "TicketAPI", "TradingBot",
-    "TravelAPI", "VehicleControlAPI",
+    "GorillaFileSystem",
+    "MathAPI",
+    "MessageAPI",
+    "TwitterAPI",
+    "TicketAPI",
+    "TradingBot",
+    "TravelAPI",
+    "VehicleControlAPI",
 )
 """The multi-turn API classes that run offline on the standard library and mpmath."""
 
@@ -75,9 +83,19 @@ as an empty root); written for this library, unrelated to the test questions."""
 _DISALLOWED = {"kill", "exit", "quit", "remove", "unlink", "popen", "Popen", "run"}
 
 _TYPES = {
-    "dict": "object", "float": "number", "tuple": "array", "list": "array", "int": "integer",
-    "integer": "integer", "string": "string", "str": "string", "boolean": "boolean",
-    "bool": "boolean", "array": "array", "object": "object", "number": "number",
+    "dict": "object",
+    "float": "number",
+    "tuple": "array",
+    "list": "array",
+    "int": "integer",
+    "integer": "integer",
+    "string": "string",
+    "str": "string",
+    "boolean": "boolean",
+    "bool": "boolean",
+    "array": "array",
+    "object": "object",
+    "number": "number",
 }
 
 
@@ -170,11 +188,16 @@ def load_entries(
             "\n".join(str(m.get("content", "")) for m in turn if m.get("role") == "user")
             for turn in row["question"]
         ]
-        entries.append(BFCLEntry(
-            id=row["id"], turns=turns, ground_truth=truth[row["id"]],
-            initial_config=row.get("initial_config", {}),
-            involved_classes=list(row["involved_classes"]), raw=row,
-        ))
+        entries.append(
+            BFCLEntry(
+                id=row["id"],
+                turns=turns,
+                ground_truth=truth[row["id"]],
+                initial_config=row.get("initial_config", {}),
+                involved_classes=list(row["involved_classes"]),
+                raw=row,
+            )
+        )
     if ids is not None:
         known = {e.id for e in entries}
         missing = [i for i in ids if i not in known]
@@ -235,9 +258,10 @@ def to_json_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
     ``tuple`` -> array, ``any`` -> no type constraint), recursively.
 
     Example:
-        >>> to_json_schema({"type": "dict", "properties": {"x": {"type": "float"},
-        ...                 "p": {"type": "tuple", "items": {"type": "any"}}}})
-        {'type': 'object', 'properties': {'x': {'type': 'number'}, 'p': {'type': 'array', 'items': {}}}}
+        >>> out = to_json_schema({"type": "dict", "properties": {"x": {"type": "float"},
+        ...                       "p": {"type": "tuple", "items": {"type": "any"}}}})
+        >>> out["type"], out["properties"]["x"], out["properties"]["p"]
+        ('object', {'type': 'number'}, {'type': 'array', 'items': {}})
     """
     out: dict[str, Any] = {}
     for key, value in schema.items():
@@ -350,8 +374,10 @@ def _bfcl_tool(instance: Any, doc: Mapping[str, Any], env: ToolEnvironment) -> B
     def run(**kwargs: Any) -> str:
         unknown = sorted(set(kwargs) - allowed)
         if unknown:
-            return (f"Error: {name} takes no argument {', '.join(unknown)}; its arguments are: "
-                    f"{', '.join(sorted(allowed)) or '(none)'}")
+            return (
+                f"Error: {name} takes no argument {', '.join(unknown)}; its arguments are: "
+                f"{', '.join(sorted(allowed)) or '(none)'}"
+            )
         missing = [r for r in required if r not in kwargs]
         if missing:
             return f"Error: {name} is missing the required argument(s) {', '.join(missing)}"
@@ -365,7 +391,10 @@ def _bfcl_tool(instance: Any, doc: Mapping[str, Any], env: ToolEnvironment) -> B
 
     description = " ".join(str(doc.get("description", name)).split())
     return StructuredTool.from_function(
-        func=run, name=name, description=description, args_schema=schema,
+        func=run,
+        name=name,
+        description=description,
+        args_schema=schema,
     )
 
 
@@ -380,9 +409,42 @@ def _result_text(result: Any) -> str:
     return str(result)
 
 
-def check_calls(
-    entry: BFCLEntry, calls: CallsPerTurn, *, turns: int | None = None
-) -> CheckResult:
+def parse_call(text: str, instances: Mapping[str, Any]) -> RecordedCall:
+    """Parse a BFCL call string (as in the ground truth) into a call with named arguments.
+
+    Positional arguments are named from the method's signature on the live instances.
+
+    Example:
+        >>> env = bfcl_environment(["GorillaFileSystem"])
+        >>> parse_call("sort('notes.txt')", env.instances)
+        {'name': 'sort', 'args': {'file_name': 'notes.txt'}}
+    """
+    node = ast.parse(text.strip(), mode="eval").body
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+        raise ValueError(f"not a BFCL function call: {text!r}")
+    name = node.func.id
+    args = {kw.arg: ast.literal_eval(kw.value) for kw in node.keywords if kw.arg}
+    if node.args:
+        method = next((getattr(i, name) for i in instances.values() if hasattr(i, name)), None)
+        if method is None:
+            raise ValueError(f"no live instance has a method {name!r} (in {text!r})")
+        params = list(inspect.signature(method).parameters)
+        args = {**{p: ast.literal_eval(a) for p, a in zip(params, node.args, strict=False)}, **args}
+    return RecordedCall(name=name, args=args)
+
+
+def ground_truth_calls(entry: BFCLEntry) -> list[list[RecordedCall]]:
+    """The entry's ground truth as calls with named arguments, per turn.
+
+    Example:
+        >>> ground_truth_calls(load_entries(ids=["multi_turn_base_1"])[0])[0]
+        [{'name': 'ls', 'args': {'a': True}}]
+    """
+    instances = bfcl_environment(entry.involved_classes, entry.initial_config).instances
+    return [[parse_call(c, instances) for c in turn] for turn in entry.ground_truth]
+
+
+def check_calls(entry: BFCLEntry, calls: CallsPerTurn, *, turns: int | None = None) -> CheckResult:
     """Judge calls with BFCL's own multi-turn checker (state and execution-response checks).
 
     Each turn's calls are replayed from their ``func(arg=value)`` strings on fresh instances, next
@@ -472,8 +534,9 @@ list all the visible and hidden contents in the current directory now, please.']
 
 def _case(entry: BFCLEntry, single_turn: bool) -> EvalCase:
     count = 1 if single_turn else len(entry.turns)
-    category = entry.category.replace("multi_turn", "single_turn") if single_turn else \
-        entry.category
+    category = (
+        entry.category.replace("multi_turn", "single_turn") if single_turn else entry.category
+    )
 
     def environment() -> ToolEnvironment:
         return bfcl_environment(entry.involved_classes, entry.initial_config)
@@ -482,7 +545,10 @@ def _case(entry: BFCLEntry, single_turn: bool) -> EvalCase:
         return check_calls(entry, calls, turns=count)
 
     return EvalCase(
-        id=entry.id, category=category, turns=entry.turns[:count],
-        expected=entry.expected_functions()[:count], environment=environment, check=check,
+        id=entry.id,
+        category=category,
+        turns=entry.turns[:count],
+        expected=entry.expected_functions()[:count],
+        environment=environment,
+        check=check,
     )
-

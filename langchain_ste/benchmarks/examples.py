@@ -44,7 +44,10 @@ def _case(index: int, question: HeldOutQuestion) -> EvalCase:
         )
 
     return EvalCase(
-        id=f"examples_{index}", category=CATEGORY, turns=[question["question"]],
-        expected=[[question["tool"]]], environment=lambda: ToolEnvironment.wrap(example_tools()),
+        id=f"examples_{index}",
+        category=CATEGORY,
+        turns=[question["question"]],
+        expected=[[question["tool"]]],
+        environment=lambda: ToolEnvironment.wrap(example_tools()),
         check=check,
     )

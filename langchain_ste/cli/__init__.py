@@ -6,6 +6,7 @@ from langchain_ste.cli.app import app
 
 # Importing a command module registers its subcommand on `app`.
 from langchain_ste.cli import demo  # noqa: E402,F401  isort: skip
+from langchain_ste.cli import eval  # noqa: E402,F401  isort: skip
 
 
 def main() -> None:

@@ -135,8 +135,9 @@ def is_correct(result: EntryResult) -> bool:
     return result.error is None and result.correct
 
 
-def values_match(expected: Any, actual: Any, *, rel_tol: float = 1e-3, abs_tol: float = 1e-6
-                 ) -> bool:
+def values_match(
+    expected: Any, actual: Any, *, rel_tol: float = 1e-3, abs_tol: float = 1e-6
+) -> bool:
     """Compare argument values: numbers within a tolerance, strings ignoring case and outer
     spaces, lists and dicts element-wise.
 
@@ -145,7 +146,7 @@ def values_match(expected: Any, actual: Any, *, rel_tol: float = 1e-3, abs_tol: 
         (True, True, False)
     """
     if isinstance(expected, bool) or isinstance(actual, bool):
-        return expected == actual
+        return type(expected) is type(actual) and expected == actual
     num_e, num_a = _number(expected), _number(actual)
     if num_e is not None and num_a is not None:
         return math.isclose(num_e, num_a, rel_tol=rel_tol, abs_tol=abs_tol)
@@ -211,8 +212,8 @@ def score(results: Iterable[EntryResult]) -> Scores:
     """Counts of well-formed, tool-matching, correct and error entries.
 
     Example:
-        >>> ok = EntryResult(id="a", category="c", correct=True,
-        ...                  turns=[TurnResult("q", calls=[{"name": "f", "args": {}}], expected=["f"])])
+        >>> turn = TurnResult("q", calls=[{"name": "f", "args": {}}], expected=["f"])
+        >>> ok = EntryResult(id="a", category="c", correct=True, turns=[turn])
         >>> bad = EntryResult(id="b", category="c", error="boom")
         >>> score([ok, bad])
         Scores(n=2, well_formed=1, tool_match=1, correct=1, errors=1)

@@ -17,10 +17,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from langchain.agents import create_agent
-from langchain.agents.middleware import AgentMiddleware
+from langchain.agents.middleware import AgentMiddleware, InputAgentState
 from langchain.agents.middleware.types import hook_config
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
 
 from langchain_ste.benchmarks.base import EvalCase, RecordedCall
 from langchain_ste.evaluate.metrics import EntryResult, TurnResult, is_malformed_reply
@@ -101,8 +102,9 @@ def load_cases(
     if benchmark in ("bfcl-multi-turn", "bfcl-single-turn"):
         from langchain_ste.benchmarks.bfcl import bfcl_cases
 
-        return bfcl_cases(single_turn=benchmark == "bfcl-single-turn", limit=limit,
-                          subset=subset, seed=seed)
+        return bfcl_cases(
+            single_turn=benchmark == "bfcl-single-turn", limit=limit, subset=subset, seed=seed
+        )
     raise ValueError(f"unknown benchmark {benchmark!r}; choose one of {', '.join(BENCHMARKS)}")
 
 
@@ -130,28 +132,39 @@ def play_case(
         (True, 2, '7.62 cm')
     """
     started = time.perf_counter()
-    result = EntryResult(id=case.id, category=case.category, condition=condition,
-                         benchmark=benchmark)
+    result = EntryResult(
+        id=case.id, category=case.category, condition=condition, benchmark=benchmark
+    )
     try:
         env = case.environment()
-        agent = create_agent(model, env.tools, system_prompt=system_prompt,
-                             middleware=[*middleware, TurnStepLimit(max_steps=max_steps)])
+        agent = create_agent(
+            model,
+            env.tools,
+            system_prompt=system_prompt,
+            middleware=[*middleware, TurnStepLimit(max_steps=max_steps)],
+        )
         # One tool at a time, in the order the model asked: the tools share live state.
-        config: dict[str, Any] = {"recursion_limit": 4 * max_steps + 10, "max_concurrency": 1}
-        history: list[BaseMessage] = []
+        config: RunnableConfig = {"recursion_limit": 4 * max_steps + 10, "max_concurrency": 1}
+        history: list[AnyMessage] = []
         per_turn: list[list[RecordedCall]] = []
         for question, expected in zip(case.turns, case.expected, strict=True):
             before_calls, before_msgs = len(env.calls), len(history) + 1
-            state = agent.invoke({"messages": [*history, HumanMessage(question)]}, config)
+            payload: InputAgentState = {"messages": [*history, HumanMessage(question)]}
+            state = agent.invoke(payload, config)
             history = list(state["messages"])
             replies = [m for m in history[before_msgs:] if isinstance(m, AIMessage)]
             calls = [dict(c) for c in env.calls[before_calls:]]
             per_turn.append(env.calls[before_calls:])
-            result.turns.append(TurnResult(
-                question=question, calls=calls, expected=list(expected), replies=len(replies),
-                malformed=sum(is_malformed_reply(m) for m in replies),
-                answer=replies[-1].text if replies else "",
-            ))
+            result.turns.append(
+                TurnResult(
+                    question=question,
+                    calls=calls,
+                    expected=list(expected),
+                    replies=len(replies),
+                    malformed=sum(is_malformed_reply(m) for m in replies),
+                    answer=replies[-1].text if replies else "",
+                )
+            )
     except Exception as exc:
         logger.warning("case %s failed while playing: %s", case.id, exc)
         result.error = f"agent: {type(exc).__name__}: {exc}"
@@ -159,8 +172,11 @@ def play_case(
         return result
     try:
         verdict = case.check(per_turn)
-        result.correct, result.reason, result.detail = verdict.correct, verdict.reason, \
-            verdict.detail
+        result.correct, result.reason, result.detail = (
+            verdict.correct,
+            verdict.reason,
+            verdict.detail,
+        )
     except Exception as exc:
         logger.warning("the checker failed on case %s: %s", case.id, exc)
         result.error = f"checker: {type(exc).__name__}: {exc}"
@@ -205,8 +221,15 @@ def run_benchmark(
         sys.modules["torch"].manual_seed(seed)
     results = []
     for case in cases:
-        result = play_case(model, case, middleware=middleware, max_steps=max_steps,
-                           system_prompt=system_prompt, condition=condition, benchmark=benchmark)
+        result = play_case(
+            model,
+            case,
+            middleware=middleware,
+            max_steps=max_steps,
+            system_prompt=system_prompt,
+            condition=condition,
+            benchmark=benchmark,
+        )
         results.append(result)
         if on_result is not None:
             on_result(result)

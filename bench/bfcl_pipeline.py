@@ -1,0 +1,255 @@
+"""The whole STE pipeline on BFCL for one model: baseline -> explore -> in-context -> fine-tuned.
+
+1. **baseline**: the model plays the held-out BFCL entries as is;
+2. **explore**: STE explores the functions of the API classes those entries involve, on the
+   exploration scenario (never the test questions), into an `ExplorationMemory`;
+3. **ste-in-context**: the same entries with `STEMiddleware` retrieving explored trials as
+   few-shot exemplars;
+4. **ste-finetuned**: a LoRA adapter trained on the successful trials (embedded model only).
+
+One results table comes out (``results.md`` / ``.json`` / ``.png`` in ``--out``). A part whose
+module has not landed (or whose optional packages are missing) is skipped with a message.
+
+Runs (seed 0):
+
+* embedded model on CPU, ``--quick``: the BFCL single-turn view of the first 2 entries of the
+  fixed CPU subset (`langchain_ste.benchmarks.bfcl.cpu_subset`, 6 entries of at most 3 turns),
+  1 episode x 1 trial for a seeded sample of 8 of the involved functions, 20 LoRA steps;
+  budget ~10 minutes on 2 free cores (a BFCL single-turn entry took 3-170 s to evaluate
+  here: the prompt renders every function of the involved classes);
+* embedded model, default: the 6-entry CPU subset, multi-turn view (``--benchmark`` for others);
+* a real model server (``--model NAME --base-url URL``): all 200 ``multi_turn_base`` entries,
+  ``--subset all``; the fine-tuned condition is skipped (serve your own fine-tuned model).
+
+Usage::
+
+    python bench/bfcl_pipeline.py --model local --quick --out bench/results/bfcl-quick
+    python bench/bfcl_pipeline.py --model qwen2.5-7b --base-url http://localhost:8000/v1 \\
+        --subset all --out bench/results/bfcl-qwen
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.tools import BaseTool
+
+from langchain_ste.benchmarks.base import EvalCase
+from langchain_ste.evaluate.metrics import ALL, EntryResult, aggregate
+from langchain_ste.evaluate.report import write_report
+from langchain_ste.evaluate.runner import load_cases, run_benchmark
+
+log = logging.getLogger("bfcl_pipeline")
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def exploration_tools(
+    benchmark: str, cases: Sequence[EvalCase], *, max_tools: int | None = None, seed: int = 0
+) -> list[BaseTool]:
+    """The tools to explore: the functions of the classes the test entries involve, or a seeded
+    sample of ``max_tools`` of them (chosen without looking at the ground truth)."""
+    if benchmark == "examples":
+        from langchain_ste.example_tools import example_tools
+
+        return example_tools()
+    from langchain_ste.benchmarks.bfcl import bfcl_exploration_tools, load_entries
+
+    entries = load_entries(ids=[c.id for c in cases])
+    classes = sorted({name for e in entries for name in e.involved_classes})
+    tools = bfcl_exploration_tools(classes)
+    if max_tools is not None and len(tools) > max_tools:
+        tools = sorted(random.Random(seed).sample(tools, max_tools), key=lambda t: t.name)
+    say(f"exploring {len(tools)} functions of {', '.join(classes)}")
+    return tools
+
+
+def run_pipeline(
+    model: BaseChatModel,
+    *,
+    benchmark: str,
+    cases: Sequence[EvalCase],
+    out: Path,
+    local: bool,
+    episodes: int,
+    trials: int,
+    explore_steps: int,
+    eval_steps: int,
+    lora_steps: int,
+    max_tools: int | None = None,
+    k: int = 3,
+    seed: int = 0,
+) -> dict[str, list[EntryResult]]:
+    """Run every available condition and return the results by condition."""
+    runs: dict[str, list[EntryResult]] = {}
+
+    def evaluate(condition: str, chat_model: BaseChatModel, middleware: Sequence[Any] = ()) -> None:
+        started = time.perf_counter()
+        runs[condition] = run_benchmark(
+            chat_model,
+            cases,
+            middleware=middleware,
+            condition=condition,
+            benchmark=benchmark,
+            max_steps=eval_steps,
+            seed=seed,
+            on_result=lambda r: say(
+                f"  {condition} {r.id}: {'error' if r.error else r.correct} ({r.seconds:.0f} s)"
+            ),
+        )
+        rates = aggregate(runs[condition])[ALL].rates()
+        say(
+            f"{condition}: correct {100 * rates['correct']:.1f}% "
+            f"({time.perf_counter() - started:.0f} s)"
+        )
+
+    evaluate("baseline", model)
+
+    tools = exploration_tools(benchmark, cases, max_tools=max_tools, seed=seed)
+    try:
+        from langchain_ste.explore import explore
+        from langchain_ste.memory import ExplorationMemory
+    except ImportError as exc:
+        say(f"skipping exploration and both STE conditions: {exc}")
+        return runs
+    memory = ExplorationMemory(out / "memory")
+    started = time.perf_counter()
+    explored = explore(
+        model,
+        tools,
+        memory=memory,
+        episodes_per_tool=episodes,
+        trials_per_episode=trials,
+        max_steps=explore_steps,
+    )
+    wins = sum(t.success for t in explored)
+    say(
+        f"explored {len(tools)} tools: {len(explored)} trials, {wins} successful "
+        f"({time.perf_counter() - started:.0f} s)"
+    )
+
+    try:
+        from langchain_ste.exploit import STEMiddleware
+    except ImportError as exc:
+        say(f"skipping ste-in-context: {exc}")
+    else:
+        evaluate("ste-in-context", model, [STEMiddleware(memory, k=k)])
+
+    if not local:
+        say("skipping ste-finetuned: LoRA training here is for the embedded model")
+        return runs
+    try:
+        from langchain_ste.finetune import build_sft_records
+        from langchain_ste.finetune.lora import train_lora
+        from langchain_ste.models import load_chat_model
+    except ImportError as exc:
+        say(f"skipping ste-finetuned: {exc}")
+        return runs
+    records, stats = build_sft_records(explored, tools, seed=seed)
+    if not records:
+        say(f"skipping ste-finetuned: no successful trials to train on ({stats})")
+        return runs
+    adapter = out / "adapter"
+    train_lora(
+        records, out_dir=adapter, base="local", max_steps=lora_steps, seed=seed, progress=False
+    )
+    say(f"trained a LoRA adapter on {len(records)} records -> {adapter}")
+    evaluate("ste-finetuned", load_chat_model(f"local+adapter={adapter}"))
+    return runs
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--model", default="local", help="local, provider:model or served name")
+    parser.add_argument("--base-url", default=None, help="OpenAI-compatible server")
+    parser.add_argument(
+        "--benchmark",
+        default=None,
+        choices=["bfcl-multi-turn", "bfcl-single-turn", "examples"],
+        help="default: bfcl-single-turn with --quick, else bfcl-multi-turn",
+    )
+    parser.add_argument(
+        "--subset",
+        default=None,
+        choices=["all", "cpu"],
+        help="default: cpu for the embedded model, all for servers",
+    )
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--quick", action="store_true", help="the ~10 minute CPU run")
+    parser.add_argument("--episodes", type=int, default=None, help="episodes per tool")
+    parser.add_argument("--trials", type=int, default=None, help="trials per episode")
+    parser.add_argument("--max-steps", type=int, default=4, help="model calls per user turn")
+    parser.add_argument("--lora-steps", type=int, default=None)
+    parser.add_argument(
+        "--max-tools",
+        type=int,
+        default=None,
+        help="explore a seeded sample of this many functions (quick: 8)",
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=Path("bench/results/bfcl"))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+
+    from langchain_ste.benchmarks.bfcl import BFCLUnavailableError
+    from langchain_ste.models import load_chat_model
+
+    local = args.model == "local"
+    benchmark = args.benchmark or ("bfcl-single-turn" if args.quick else "bfcl-multi-turn")
+    subset = args.subset or ("cpu" if local else "all")
+    limit = args.limit if args.limit is not None else (2 if args.quick else None)
+    try:
+        cases = load_cases(benchmark, limit=limit, subset=subset, seed=args.seed)
+    except BFCLUnavailableError as exc:
+        say(f"error: {exc}")
+        return 2
+    model = load_chat_model(args.model, base_url=args.base_url)
+    small = args.quick or local
+    settings: dict[str, Any] = {
+        "episodes": args.episodes or (1 if small else 3),
+        "trials": args.trials or (1 if args.quick else 2),
+        "explore_steps": 2 if small else 4,
+        "lora_steps": args.lora_steps or (20 if args.quick else 60),
+        "max_tools": args.max_tools or (8 if args.quick else None),
+    }
+    say(f"{benchmark} ({subset}, {len(cases)} entries) with {args.model}: {settings}")
+    started = time.perf_counter()
+    args.out.mkdir(parents=True, exist_ok=True)
+    runs = run_pipeline(
+        model,
+        benchmark=benchmark,
+        cases=cases,
+        out=args.out,
+        local=local,
+        eval_steps=args.max_steps,
+        seed=args.seed,
+        **settings,
+    )
+    meta = {
+        "benchmark": benchmark,
+        "model": args.model,
+        "subset": subset,
+        "entries": len(cases),
+        "seed": args.seed,
+        "max_steps": args.max_steps,
+        **settings,
+        "seconds": round(time.perf_counter() - started),
+        "command": "python bench/bfcl_pipeline.py " + " ".join(sys.argv[1:]),
+    }
+    paths = write_report(runs, args.out, title=f"STE on {benchmark}: {args.model}", meta=meta)
+    say(paths["md"].read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
