@@ -27,7 +27,6 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check langchain_ste tests bench examples
-	$(BIN)/ruff format --check langchain_ste tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from langchain_ste import prompts
 from langchain_ste.trial import Trial
@@ -39,8 +39,11 @@ def keep_successful(
         ['a']
     """
     return [
-        t for t in trials
-        if t.success and not t.error and (t.clean or not require_clean)
+        t
+        for t in trials
+        if t.success
+        and not t.error
+        and (t.clean or not require_clean)
         and all(t.signals.get(s) for s in require_signals)
     ]
 
@@ -77,8 +80,10 @@ def dedupe(
     vectors = np.asarray(embeddings.embed_documents([t.query for t in trials]))
     kept_idx: list[int] = []
     for i, t in enumerate(trials):
-        if any(set(trials[j].tools) == set(t.tools) and float(vectors[i] @ vectors[j])
-               >= threshold for j in kept_idx):
+        if any(
+            set(trials[j].tools) == set(t.tools) and float(vectors[i] @ vectors[j]) >= threshold
+            for j in kept_idx
+        ):
             continue
         kept_idx.append(i)
         kept.append(t)
@@ -86,25 +91,46 @@ def dedupe(
 
 
 def _transcript(trial: Trial) -> str:
-    return "\n".join(
-        f"- {s.tool}({s.args}) -> {(s.output if s.ok else 'ERROR: ' + str(s.error))[:300]}"
-        for s in trial.steps
-    ) or "(no tool calls)"
+    return (
+        "\n".join(
+            f"- {s.tool}({s.args}) -> {(s.output if s.ok else 'ERROR: ' + str(s.error))[:300]}"
+            for s in trial.steps
+        )
+        or "(no tool calls)"
+    )
+
+
+def _ask(model: BaseChatModel, messages: list[BaseMessage], trial: Trial) -> str | None:
+    try:
+        return model.invoke(messages).text
+    except Exception as exc:  # one failed call must not lose the whole set
+        logger.warning("model call for %s failed: %r", trial.trial_id, exc)
+        return None
 
 
 def llm_filter(trials: Sequence[Trial], model: BaseChatModel) -> list[Trial]:
-    """Keep the trials a judge model confirms; an unreadable verdict keeps the trial's own."""
+    """Keep the trials a judge model confirms (``Verdict: yes``).
+
+    The judge's verdict replaces the trial's own; an unreadable reply or a failed call keeps the
+    trial's own verdict (and logs). Run it after `keep_successful` to re-check successes.
+
+    Example:
+        >>> from langchain_ste.testing import ScriptedChatModel
+        >>> a = Trial(trial_id="a", tools=["t"], episode=0, index=0, query="q", success=True)
+        >>> b = Trial(trial_id="b", tools=["t"], episode=0, index=1, query="r", success=True)
+        >>> [t.trial_id for t in llm_filter([a, b], ScriptedChatModel(script=["no", "yes"]))]
+        ['b']
+    """
     from langchain_ste.explore.nodes import _VERDICT
 
     kept = []
     for t in trials:
-        reply = model.invoke([
-            SystemMessage(prompts.FILTER_SYSTEM.format(query=t.query, transcript=_transcript(t),
-                                                       answer=t.final_answer or "(none)")),
-            HumanMessage("Verdict:"),
-        ])
-        match = _VERDICT.search("Verdict: " + reply.text.strip()) or _VERDICT.search(reply.text)
-        if match is None:
+        prompt = prompts.FILTER_SYSTEM.format(
+            query=t.query, transcript=_transcript(t), answer=t.final_answer or "(none)"
+        )
+        reply = _ask(model, [SystemMessage(prompt), HumanMessage("Verdict:")], t)
+        match = reply and (_VERDICT.search("Verdict: " + reply.strip()) or _VERDICT.search(reply))
+        if not match:
             logger.info("judge reply for %s unreadable; keeping its verdict", t.trial_id)
             verdict = t.success
         else:
@@ -114,25 +140,45 @@ def llm_filter(trials: Sequence[Trial], model: BaseChatModel) -> list[Trial]:
     return kept
 
 
-def paraphrase(trials: Sequence[Trial], model: BaseChatModel, *, n: int = 1) -> list[Trial]:
-    """The trials plus ``n`` paraphrased copies each (same calls, reworded query).
+_REPLY_LABEL = re.compile(r"^\s*(rewritten request|request|paraphrase)\s*:\s*", re.IGNORECASE)
 
-    Copies get ids ``{id}/p{j}`` and ``extra["paraphrase_of"]``; empty or unchanged paraphrases
-    are dropped.
+
+def paraphrase(trials: Sequence[Trial], model: BaseChatModel, *, n: int = 1) -> list[Trial]:
+    """The trials plus up to ``n`` paraphrased copies each (same calls, reworded query).
+
+    Copies get ids ``{id}/p{j}`` and ``extra["paraphrase_of"]``; empty, unchanged or repeated
+    paraphrases and failed calls are dropped.
+
+    Example:
+        >>> from langchain_ste.testing import ScriptedChatModel
+        >>> t = Trial(trial_id="a", tools=["t"], episode=0, index=0, query="3 in to cm?")
+        >>> more = paraphrase([t], ScriptedChatModel(script=["How many cm are 3 inches?"]))
+        >>> [(x.trial_id, x.query) for x in more]
+        [('a', '3 in to cm?'), ('a/p0', 'How many cm are 3 inches?')]
     """
     out = list(trials)
     for t in trials:
+        seen = {_normalise(t.query)}
         for j in range(n):
-            reply = model.invoke([SystemMessage(prompts.PARAPHRASE_SYSTEM),
-                                  HumanMessage(t.query)])
-            text = " ".join(reply.text.split())
-            if not text or _normalise(text) == _normalise(t.query):
+            reply = _ask(
+                model, [SystemMessage(prompts.PARAPHRASE_SYSTEM), HumanMessage(t.query)], t
+            )
+            text = _REPLY_LABEL.sub("", " ".join((reply or "").split())).strip("\"' ")
+            if not text or _normalise(text) in seen:
                 continue
+            seen.add(_normalise(text))
             messages = [dict(m) for m in t.messages]
             if messages and messages[0].get("type") == "human":
                 messages[0] = {**messages[0], "data": {**messages[0]["data"], "content": text}}
-            out.append(Trial.from_dict({
-                **t.to_dict(), "trial_id": f"{t.trial_id}/p{j}", "query": text,
-                "messages": messages, "extra": {**t.extra, "paraphrase_of": t.trial_id},
-            }))
+            out.append(
+                Trial.from_dict(
+                    {
+                        **t.to_dict(),
+                        "trial_id": f"{t.trial_id}/p{j}",
+                        "query": text,
+                        "messages": messages,
+                        "extra": {**t.extra, "paraphrase_of": t.trial_id},
+                    }
+                )
+            )
     return out

@@ -83,8 +83,11 @@ class MiniLMEmbeddings(Embeddings):
         model = _sentence_transformer(self.model_path, self.device)
         with self._lock:
             vectors = model.encode(
-                texts, batch_size=self.batch_size, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=False,
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
             )
         return [[float(x) for x in v] for v in vectors]
 

@@ -1,23 +1,34 @@
 """Executing one tool call under the side-effect policy, turning every failure into data.
 
 `execute_tool_call` never raises for a bad call: an unknown tool, arguments that fail the tool's
-schema, an exception, a timeout or a refused call all come back as a `ToolMessage` with
-``status="error"`` (what the model reads) and a `Step` (what the trial records).
+schema, an exception (``sys.exit`` included), a timeout, a refused call or, for tools the policy
+isolates, a crash of the interpreter all come back as a `ToolMessage` with ``status="error"``
+(what the model reads) and a `Step` (what the trial records).
+
+Timeouts: async tools are cancelled. Sync tools run in a daemon thread of their own; at the
+timeout the call returns a ``timeout`` failure, but Python cannot stop a thread, so a tool that
+never returns keeps its thread (it does not block exit or later calls). To really stop such a
+tool, isolate it (``ToolPolicy(isolate={"name"})``): its process is killed at the timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextvars
+import dataclasses
 import json
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage, ToolCall, ToolMessage
 from langchain_core.tools import BaseTool
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from langchain_ste.isolation import IsolationError, _is_sync_only, arun_isolated
 from langchain_ste.policy import ToolPolicy
 from langchain_ste.prompts import EMULATE_TOOL_SYSTEM
 from langchain_ste.trial import ErrorKind, Step
@@ -26,24 +37,59 @@ TRUNCATION_MARKER = "\n...[truncated {n} characters]"
 
 
 def output_to_text(output: Any) -> str:
-    """Render any tool output as text (JSON for structured values, ``str`` otherwise).
+    """Render any tool output as text; never raises.
+
+    Strings stay as they are, JSON-like values, dataclasses and pydantic models become JSON,
+    bytes are decoded as UTF-8 (or summarised when binary), anything else is ``str(output)``,
+    and an object that cannot even be printed becomes ``<unprintable TypeName>``.
 
     Example:
-        >>> output_to_text({"a": 1}), output_to_text(3), output_to_text(None)
-        ('{"a": 1}', '3', '')
+        >>> output_to_text({"a": 1}), output_to_text(3), output_to_text(None), output_to_text(b"hi")
+        ('{"a": 1}', '3', '', 'hi')
     """
+    try:
+        return _to_text(output)
+    except Exception:
+        return f"<unprintable {type(output).__name__}>"
+
+
+def _to_text(output: Any) -> str:
     if output is None:
         return ""
     if isinstance(output, str):
         return output
     if isinstance(output, ToolMessage):
         return output_to_text(output.content)
-    if isinstance(output, bytes):
-        return f"<{len(output)} bytes>"
+    if isinstance(output, bytes | bytearray | memoryview):
+        raw = bytes(output)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return f"<{len(raw)} bytes of binary data>"
+    if isinstance(output, BaseModel):
+        return output.model_dump_json()
+    if dataclasses.is_dataclass(output) and not isinstance(output, type):
+        output = dataclasses.asdict(output)
     try:
-        return json.dumps(output, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
+        return json.dumps(output, ensure_ascii=False, default=_json_default)
+    except (TypeError, ValueError, RecursionError):
+        pass
+    try:
+        return str(output)
+    except Exception:
         return repr(output)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
 
 
 def truncate(text: str, limit: int) -> str:
@@ -86,13 +132,20 @@ async def execute_tool_call(
         ('error', 'invalid_args')
     """
     policy = policy or ToolPolicy()
-    name, args, call_id = call["name"], dict(call.get("args") or {}), call.get("id") or ""
+    name, call_id = str(call.get("name") or ""), call.get("id") or ""
+    raw_args = call.get("args") or {}
+    args = dict(raw_args) if isinstance(raw_args, Mapping) else {"__raw__": raw_args}
     started = time.perf_counter()
 
     def failure(kind: ErrorKind, error: str, status: str = "error") -> tuple[ToolMessage, Step]:
         step = Step(
-            tool=name, args=args, call_id=call_id, output="", status="error" if status ==
-            "error" else "skipped", error_kind=kind, error=error,
+            tool=name,
+            args=args,
+            call_id=call_id,
+            output="",
+            status="error" if status == "error" else "skipped",
+            error_kind=kind,
+            error=error,
             duration_s=time.perf_counter() - started,
         )
         return ToolMessage(f"Error: {error}", tool_call_id=call_id, name=name, status="error"), step
@@ -100,6 +153,11 @@ async def execute_tool_call(
     tool = tools.get(name)
     if tool is None:
         return failure("unknown_tool", f"unknown tool {name!r}; available: {', '.join(tools)}")
+    if not isinstance(raw_args, Mapping):
+        return failure(
+            "invalid_args",
+            f"arguments for {name} must be a JSON object, got {type(raw_args).__name__}",
+        )
     action = policy.action(name)
     if action == "skip":
         return failure("policy", f"tool {name!r} may not be called during exploration", "skipped")
@@ -108,18 +166,88 @@ async def execute_tool_call(
             return failure("policy", f"tool {name!r} is emulated but no emulator model is set")
         return await _emulate(tool, call, emulator, policy, started)
 
+    if policy.isolated(name):
+        return await _run_isolated(tool, call, policy, started, failure)
     try:
-        result = await asyncio.wait_for(tool.ainvoke(args), timeout=policy.timeout_s)
+        result = await _invoke(tool, args, policy.timeout_s)
     except TimeoutError:
         return failure("timeout", f"{name} timed out after {policy.timeout_s:g} s")
     except ValidationError as exc:
         return failure("invalid_args", f"invalid arguments for {name}: {_short(exc)}")
-    except Exception as exc:
-        return failure("exception", f"{type(exc).__name__}: {exc}")
+    except (Exception, SystemExit) as exc:
+        return failure("exception", f"{type(exc).__name__}: {_safe_str(exc)}")
     text = output_to_text(result)
     step = Step(
-        tool=name, args=args, call_id=call_id, output=truncate(text, policy.max_stored_chars),
-        status="ok", duration_s=time.perf_counter() - started,
+        tool=name,
+        args=args,
+        call_id=call_id,
+        output=truncate(text, policy.max_stored_chars),
+        status="ok",
+        duration_s=time.perf_counter() - started,
+    )
+    shown = truncate(text, policy.max_output_chars)
+    return ToolMessage(shown, tool_call_id=call_id, name=name, status="success"), step
+
+
+async def _invoke(tool: BaseTool, args: dict[str, Any], timeout_s: float) -> Any:
+    """Invoke the tool with a timeout; sync tools run in a daemon thread of their own.
+
+    ``BaseTool.ainvoke`` would run a sync tool in the event loop's default executor, whose
+    threads are joined when the loop closes (``asyncio.run``) and at interpreter exit: a hung
+    tool would then block the whole program after its timeout. A daemon thread blocks nothing.
+    """
+    if not _is_sync_only(tool):
+        return await asyncio.wait_for(tool.ainvoke(args), timeout=timeout_s)
+    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    context = contextvars.copy_context()
+
+    def target() -> None:
+        try:
+            result = context.run(tool.invoke, args)
+        except BaseException as exc:  # handed to the caller, SystemExit included
+            outcome: tuple[Any, BaseException | None] = (None, exc)
+        else:
+            outcome = (result, None)
+        if future.set_running_or_notify_cancel():  # False: the caller timed out and left
+            if outcome[1] is None:
+                future.set_result(outcome[0])
+            else:
+                future.set_exception(outcome[1])
+
+    threading.Thread(target=target, name=f"ste-tool-{tool.name}", daemon=True).start()
+    return await asyncio.wait_for(asyncio.wrap_future(future), timeout=timeout_s)
+
+
+async def _run_isolated(
+    tool: BaseTool,
+    call: ToolCall,
+    policy: ToolPolicy,
+    started: float,
+    failure: Callable[[ErrorKind, str], tuple[ToolMessage, Step]],
+) -> tuple[ToolMessage, Step]:
+    name, args, call_id = tool.name, dict(call.get("args") or {}), call.get("id") or ""
+    try:
+        result = await arun_isolated(
+            tool, args, timeout_s=policy.timeout_s, max_chars=policy.max_stored_chars + 1
+        )
+    except IsolationError as exc:
+        return failure("exception", str(exc))
+    if result.status != "ok":
+        kind: ErrorKind = result.status
+        error = (
+            f"invalid arguments for {name}: {result.error}"
+            if kind == "invalid_args"
+            else result.error
+        )
+        return failure(kind, error)
+    text = result.output
+    step = Step(
+        tool=name,
+        args=args,
+        call_id=call_id,
+        output=truncate(text, policy.max_stored_chars),
+        status="ok",
+        duration_s=time.perf_counter() - started,
     )
     shown = truncate(text, policy.max_output_chars)
     return ToolMessage(shown, tool_call_id=call_id, name=name, status="success"), step
@@ -130,25 +258,48 @@ async def _emulate(
 ) -> tuple[ToolMessage, Step]:
     name, args, call_id = call["name"], dict(call.get("args") or {}), call.get("id") or ""
     prompt = [
-        SystemMessage(EMULATE_TOOL_SYSTEM.format(name=name, description=tool.description,
-                                                 schema=json.dumps(tool.args))),
+        SystemMessage(
+            EMULATE_TOOL_SYSTEM.format(
+                name=name, description=tool.description, schema=json.dumps(tool.args)
+            )
+        ),
         HumanMessage(json.dumps(args, ensure_ascii=False)),
     ]
     try:
         reply = await asyncio.wait_for(emulator.ainvoke(prompt), timeout=policy.timeout_s)
         text = reply.text.strip()
     except Exception as exc:
-        step = Step(tool=name, args=args, call_id=call_id, status="error", error_kind="exception",
-                    error=f"emulator failed: {type(exc).__name__}: {exc}",
-                    duration_s=time.perf_counter() - started)
-        return ToolMessage(f"Error: {step.error}", tool_call_id=call_id, name=name,
-                           status="error"), step
-    step = Step(tool=name, args=args, call_id=call_id, output=truncate(text, policy.max_stored_chars),
-                status="emulated", duration_s=time.perf_counter() - started)
+        step = Step(
+            tool=name,
+            args=args,
+            call_id=call_id,
+            status="error",
+            error_kind="exception",
+            error=f"emulator failed: {type(exc).__name__}: {exc}",
+            duration_s=time.perf_counter() - started,
+        )
+        return ToolMessage(
+            f"Error: {step.error}", tool_call_id=call_id, name=name, status="error"
+        ), step
+    step = Step(
+        tool=name,
+        args=args,
+        call_id=call_id,
+        output=truncate(text, policy.max_stored_chars),
+        status="emulated",
+        duration_s=time.perf_counter() - started,
+    )
     shown = truncate(text, policy.max_output_chars)
     return ToolMessage(shown, tool_call_id=call_id, name=name, status="success"), step
 
 
 def _short(exc: ValidationError) -> str:
     parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
-    return "; ".join(parts) or str(exc)
+    return "; ".join(parts) or _safe_str(exc)
+
+
+def _safe_str(obj: object) -> str:
+    try:
+        return str(obj)
+    except Exception:
+        return f"<unprintable {type(obj).__name__}>"

@@ -113,7 +113,7 @@ def _smollm2_folder() -> Path:
     gguf = locate_smollm2_gguf()
     logger.info("converting %s once into %s (about 20 s)", gguf.name, target)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(
+    model: Any = AutoModelForCausalLM.from_pretrained(
         gguf.parent, gguf_file=gguf.name, dtype=torch.float32
     )
     # The GGUF loader leaves a "quantized" flag that blocks save_pretrained and training.
@@ -129,6 +129,11 @@ def _smollm2_folder() -> Path:
             tmp.rename(target)
         except OSError:  # another process won the race; its copy is identical
             shutil.rmtree(tmp, ignore_errors=True)
+            if not (target / "config.json").is_file():
+                raise RuntimeError(
+                    f"cannot write the model cache at {target}: remove that folder or set "
+                    "STE_CACHE_DIR to a writable folder"
+                ) from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -202,12 +207,15 @@ def _load_fresh(
     torch_dtype = getattr(torch, dtype) if dtype else pick_dtype(device)
     path, base_id = resolve_model_path(spec)
     tokenizer = AutoTokenizer.from_pretrained(path)
-    verbosity = hf_logging.get_verbosity()
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
     hf_logging.set_verbosity_error()  # the load report calls tied lm_head weights "missing"
+    hf_logging.disable_progress_bar()  # a cached load takes well under a second
     try:
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
+        model: Any = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
     finally:
         hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
     model.name_or_path = base_id
     if adapter:
         model = _load_adapter(model, adapter, base_id)
@@ -275,8 +283,12 @@ class ChatLocalHF(BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {"model_path": self.model_path, "adapter": self.adapter,
-                "temperature": self.temperature, "max_new_tokens": self.max_new_tokens}
+        return {
+            "model_path": self.model_path,
+            "adapter": self.adapter,
+            "temperature": self.temperature,
+            "max_new_tokens": self.max_new_tokens,
+        }
 
     @property
     def model_name(self) -> str:
@@ -285,8 +297,9 @@ class ChatLocalHF(BaseChatModel):
         return f"{base}+{self.adapter}" if self.adapter else base
 
     def _load(self) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-        return load_hf_model(self.model_path, dtype=self.dtype, device=self.device,
-                             adapter=self.adapter)
+        return load_hf_model(
+            self.model_path, dtype=self.dtype, device=self.device, adapter=self.adapter
+        )
 
     def bind_tools(
         self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any
@@ -307,9 +320,12 @@ class ChatLocalHF(BaseChatModel):
         import torch
 
         model, tokenizer = self._load()
+        generate: Any = model.generate
         input_ids = self._prompt_ids(messages, prefix)
-        kwargs: dict[str, Any] = {"max_new_tokens": self.max_new_tokens,
-                                  "pad_token_id": tokenizer.eos_token_id}
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": self.max_new_tokens,
+            "pad_token_id": tokenizer.eos_token_id,
+        }
         if self.temperature > 0:
             kwargs.update(do_sample=True, temperature=self.temperature)
         else:
@@ -319,17 +335,20 @@ class ChatLocalHF(BaseChatModel):
         with self._lock, torch.inference_mode():
             if self.temperature > 0:
                 torch.manual_seed(self.seed)
-            output = model.generate(input_ids, **kwargs)
-        new_tokens = output[0, input_ids.shape[1]:]
-        text = prefix + _cut_at_stop(tokenizer.decode(new_tokens, skip_special_tokens=True), stop)
+            output = generate(input_ids, **kwargs)
+        new_tokens = output[0, input_ids.shape[1] :]
+        decoded = str(tokenizer.decode(new_tokens, skip_special_tokens=True))
+        text = prefix + _cut_at_stop(decoded, stop)
         n_in, n_out = int(input_ids.shape[1]), int(new_tokens.shape[0])
         return AIMessage(
             content=text,
-            usage_metadata=UsageMetadata(input_tokens=n_in, output_tokens=n_out,
-                                         total_tokens=n_in + n_out),
-            response_metadata={"model_name": self.model_name,
-                               "finish_reason": "length" if n_out >= self.max_new_tokens
-                               else "stop"},
+            usage_metadata=UsageMetadata(
+                input_tokens=n_in, output_tokens=n_out, total_tokens=n_in + n_out
+            ),
+            response_metadata={
+                "model_name": self.model_name,
+                "finish_reason": "length" if n_out >= self.max_new_tokens else "stop",
+            },
         )
 
     def _generate(
@@ -343,7 +362,10 @@ class ChatLocalHF(BaseChatModel):
         if tools:
             message = react_generate(
                 lambda prompt, stops: self._generate_text(prompt, stops, self.react_prefix),
-                messages, tools, stop)
+                messages,
+                tools,
+                stop,
+            )
         else:
             message = self._generate_text(messages, stop)
         return ChatResult(generations=[ChatGeneration(message=message)])

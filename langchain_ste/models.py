@@ -4,7 +4,7 @@
 | --- | --- |
 | ``"local"`` | the embedded SmolLM2-135M-Instruct (`ChatLocalHF`, CPU, offline) |
 | ``"local+adapter=DIR"`` | the same with a LoRA adapter trained by `langchain_ste.finetune` |
-| a model folder (or ``"hf:PATH"``) | your own Hugging Face weights, loaded locally |
+| a model folder, ``"org/name"`` or ``"hf:PATH"`` | Hugging Face weights, loaded locally, offline |
 | ``"provider:model"`` | `langchain.chat_models.init_chat_model` (``"openai:gpt-4o-mini"``) |
 | any name with ``base_url=...`` | an OpenAI-compatible server (vLLM, llama.cpp, Ollama) |
 
@@ -14,13 +14,20 @@ for servers whose models have no native tool calling.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.language_models import BaseChatModel
+from pydantic import SecretStr
 
 from langchain_ste.react_model import ReActChatModel
 
+if TYPE_CHECKING:
+    from langchain_ste.local_model import ChatLocalHF
+
+_REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+"""A Hugging Face repo id (``org/name``): loaded offline from the local Hugging Face cache."""
 _LOCAL_FIELDS = {"max_new_tokens", "temperature", "seed", "device", "dtype"}
 
 
@@ -57,7 +64,7 @@ def load_chat_model(
     return model
 
 
-def _local_class() -> type[BaseChatModel]:
+def _local_class() -> type[ChatLocalHF]:
     from langchain_ste.local_model import ChatLocalHF
 
     return ChatLocalHF
@@ -73,20 +80,30 @@ def _build(spec: str, base_url: str | None, kwargs: dict[str, Any]) -> BaseChatM
             raise ValueError("an 'openai-compatible:MODEL' spec needs base_url=...")
         name = spec.removeprefix("openai-compatible:")
         api_key = kwargs.pop("api_key", None) or "EMPTY"
+        if isinstance(api_key, str):
+            api_key = SecretStr(api_key)
         return ChatOpenAI(model=name, base_url=base_url, api_key=api_key, **kwargs)
     local = _local_class()
-    if spec == "local" or spec.startswith("local+"):
-        options = dict(part.split("=", 1) for part in spec.split("+")[1:] if "=" in part)
-        unknown = set(options) - {"adapter"}
-        if unknown or spec.count("+") != len(options):
+    if spec == "local":
+        return local(model_path="local", **_local(kwargs))
+    if spec.startswith("local+"):
+        key, _, adapter = spec.removeprefix("local+").partition("=")
+        if key != "adapter" or not adapter:
             raise ValueError(_help(repr(spec)))
-        return local(model_path="local", adapter=options.get("adapter"), **_local(kwargs))
+        return local(model_path="local", adapter=adapter, **_local(kwargs))
     if spec.startswith("hf:") or Path(spec).is_dir():
         return local(model_path=spec.removeprefix("hf:"), **_local(kwargs))
     if ":" in spec:
         from langchain.chat_models import init_chat_model
 
-        return init_chat_model(spec, **kwargs)
+        try:
+            return init_chat_model(spec, **kwargs)
+        except ValueError as exc:
+            raise ValueError(f"{exc}\n{_help(repr(spec))}") from exc
+    if _REPO_ID.fullmatch(spec):
+        return local(model_path=spec, **_local(kwargs))
+    if "/" in spec or "\\" in spec:
+        raise ValueError(_help(f"{spec!r} (no such model folder)"))
     raise ValueError(_help(repr(spec)))
 
 
@@ -100,6 +117,7 @@ def _local(kwargs: dict[str, Any]) -> dict[str, Any]:
 def _help(what: str) -> str:
     return (
         f"cannot load a chat model from {what}: use 'local', 'local+adapter=DIR', a model "
-        "folder or 'hf:PATH', 'provider:model' (e.g. 'openai:gpt-4o-mini'), or a model name "
-        "with base_url='http://host:port/v1' for an OpenAI-compatible server"
+        "folder, a Hugging Face repo id 'org/name' or 'hf:PATH', 'provider:model' (e.g. "
+        "'openai:gpt-4o-mini'), or a model name with base_url='http://host:port/v1' for an "
+        "OpenAI-compatible server"
     )

@@ -125,14 +125,19 @@ def _section(body: str, key: re.Pattern[str]) -> str | None:
 def _parse_one(chunk: str, tool_names: Sequence[str] | None, reply: ReactReply) -> None:
     inp = _ACTION_INPUT.search(chunk)
     name_part = chunk[: inp.start()] if inp else chunk
-    name = name_part.strip().splitlines()[0].strip().strip("`'\"*[]() ") if name_part.strip() else ""
+    name = (
+        name_part.strip().splitlines()[0].strip().strip("`'\"*[]() ") if name_part.strip() else ""
+    )
     call_id = new_call_id()
     raw_args = chunk[inp.end() :].strip() if inp else ""
 
     def invalid(error: str) -> None:
         reply.invalid_tool_calls.append(
             InvalidToolCall(
-                name=name or None, args=raw_args or None, id=call_id, error=error,
+                name=name or None,
+                args=raw_args or None,
+                id=call_id,
+                error=error,
                 type="invalid_tool_call",
             )
         )

@@ -78,8 +78,8 @@ class ReActChatModel(BaseChatModel):
     Example:
         >>> from langchain_ste.testing import ScriptedChatModel
         >>> from langchain_ste.example_tools import example_tools
-        >>> inner = ScriptedChatModel(script=[
-        ...     'Action: convert_units\\nAction Input: {"value": 1, "from_unit": "km", "to_unit": "m"}'])
+        >>> inner = ScriptedChatModel(script=['Action: convert_units\\nAction Input: '
+        ...     '{"value": 1, "from_unit": "km", "to_unit": "m"}'])
         >>> reply = ReActChatModel(inner=inner).bind_tools(example_tools()).invoke("1 km in m?")
         >>> reply.tool_calls[0]["name"]
         'convert_units'
@@ -94,8 +94,11 @@ class ReActChatModel(BaseChatModel):
     @property
     def model_name(self) -> str:
         """The wrapped model's name."""
-        return str(getattr(self.inner, "model_name", None) or getattr(self.inner, "model", "")
-                   or self.inner._llm_type)
+        return str(
+            getattr(self.inner, "model_name", None)
+            or getattr(self.inner, "model", "")
+            or self.inner._llm_type
+        )
 
     def bind_tools(
         self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any
@@ -112,8 +115,11 @@ class ReActChatModel(BaseChatModel):
     ) -> ChatResult:
         tools = kwargs.pop("tools", None)
         if not tools:
-            return ChatResult(generations=[ChatGeneration(
-                message=self.inner.invoke(messages, stop=stop, **kwargs))])
+            return ChatResult(
+                generations=[
+                    ChatGeneration(message=self.inner.invoke(messages, stop=stop, **kwargs))
+                ]
+            )
         prompt, stops, names = react_prompt(messages, tools, stop)
         reply = self.inner.invoke(prompt, stop=stops, **kwargs)
         return ChatResult(generations=[ChatGeneration(message=parse_reply(reply, names))])
@@ -127,8 +133,11 @@ class ReActChatModel(BaseChatModel):
     ) -> ChatResult:
         tools = kwargs.pop("tools", None)
         if not tools:
-            return ChatResult(generations=[ChatGeneration(
-                message=await self.inner.ainvoke(messages, stop=stop, **kwargs))])
+            return ChatResult(
+                generations=[
+                    ChatGeneration(message=await self.inner.ainvoke(messages, stop=stop, **kwargs))
+                ]
+            )
         prompt, stops, names = react_prompt(messages, tools, stop)
         reply = await self.inner.ainvoke(prompt, stop=stops, **kwargs)
         return ChatResult(generations=[ChatGeneration(message=parse_reply(reply, names))])

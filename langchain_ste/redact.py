@@ -1,7 +1,15 @@
-"""Masking secrets before anything is written to trials, memory, datasets or logs."""
+"""Masking secrets before anything is written to trials, memory, datasets or logs.
+
+`Redactor` masks text that looks like a secret (provider API keys, bearer tokens, passwords in
+URLs, ``password=...`` / ``"api_key": "..."`` assignments, private key blocks) plus whatever
+patterns or functions the user adds; in JSON-like data it also masks every string stored under a
+secret-looking key (``password``, ``api_key``, ``access_token``...). `RedactingFilter` does the
+same for log records.
+"""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -10,31 +18,66 @@ from langchain_ste.trial import Trial
 
 MASK = "[REDACTED]"
 
-DEFAULT_PATTERNS: tuple[re.Pattern[str], ...] = (
-    re.compile(r"\bsk-[A-Za-z0-9_\-]{16,}"),  # OpenAI-style keys
-    re.compile(r"\b(?:ghp|gho|ghs|github_pat)_[A-Za-z0-9_]{20,}"),  # GitHub tokens
-    re.compile(r"\bAKIA[0-9A-Z]{16}\b"),  # AWS access key ids
-    re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),  # Slack tokens
-    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/\-]{12,}=*"),
-    re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"),  # user:password in URLs
-    re.compile(
-        r"(?i)(?P<key>[\"']?(?:api[_-]?key|secret|password|passwd|token)[\"']?\s*[:=]\s*[\"']?)"
-        r"[^\s\"',}]{6,}"
-    ),
+_KEY_WORDS = (
+    r"api[_-]?key|apikey|secret(?:[_-]?key)?|client[_-]?secret|password|passwd|pwd|passphrase"
+    r"|(?:access|auth|refresh|session|bearer|id)?[_-]?token|access[_-]?key|private[_-]?key"
+    r"|credentials?|authorization"
 )
+
+DEFAULT_PATTERNS: tuple[re.Pattern[str], ...] = (
+    re.compile(
+        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----.*?-----END [A-Z0-9 ]*PRIVATE KEY"
+        r"(?: BLOCK)?-----",
+        re.DOTALL,
+    ),
+    re.compile(r"\bsk-(?:ant-|proj-|or-)?[A-Za-z0-9_\-]{16,}"),  # OpenAI, Anthropic, OpenRouter
+    re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}"),  # Stripe
+    re.compile(r"\b(?:ghp|gho|ghs|ghu|ghr|github_pat)_[A-Za-z0-9_]{20,}"),  # GitHub
+    re.compile(r"\bglpat-[A-Za-z0-9_\-]{20,}"),  # GitLab
+    re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),  # AWS access key ids
+    re.compile(r"\bAIza[0-9A-Za-z_\-]{35}"),  # Google API keys
+    re.compile(r"\bhf_[A-Za-z0-9]{30,}"),  # Hugging Face
+    re.compile(r"\bgsk_[A-Za-z0-9]{20,}"),  # Groq
+    re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),  # Slack
+    re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),  # JWT
+    re.compile(r"(?i)\b(?:bearer|basic)\s+[A-Za-z0-9._~+/\-]{12,}=*"),
+    re.compile(r"(?<=://)[^/\s:@]+:(?P<secret>[^/\s@]+)(?=@)"),  # user:password@ in URLs
+    # "api_key": "a value, maybe with spaces" / 'password': '...'
+    re.compile(
+        rf"(?i)[\"'][\w-]*(?:{_KEY_WORDS})[\"']\s*:\s*\"(?P<secret>(?:[^\"\\]|\\.){{3,}})\""
+    ),
+    re.compile(rf"(?i)[\"'][\w-]*(?:{_KEY_WORDS})[\"']\s*:\s*'(?P<secret>[^']{{3,}})'"),
+    # password=hunter2, API_KEY: abc123, ?token=abc123 (unquoted values)
+    re.compile(
+        rf"(?i)\b[\w-]*(?:{_KEY_WORDS})\b[\"']?\s*[:=]\s*[\"']?"
+        r"(?P<secret>(?!\[REDACTED\])[^\s\"',;&}\]]{4,})"
+    ),
+    # command lines: --password hunter2, --api-key abc123
+    re.compile(rf"(?i)--[\w-]*(?:{_KEY_WORDS})\s+(?P<secret>(?!\[REDACTED\])[^\s\"']{{4,}})"),
+)
+
+SECRET_KEY = re.compile(rf"(?i)^(?:[\w-]*[_-])?(?:{_KEY_WORDS})$")
+"""Dictionary keys whose string values are always masked (``password``, ``db_api_key``...)."""
 
 
 class Redactor:
     """Replaces secret-looking substrings with ``[REDACTED]``.
 
+    A pattern with a named group ``secret`` masks only that group (keeping e.g. the
+    ``password=`` before it); otherwise the whole match is masked.
+
     Args:
-        patterns: regular expressions whose matches are masked (the defaults cover API keys,
-            bearer tokens, passwords in URLs and ``password=...`` style assignments).
+        patterns: regular expressions whose matches are masked (`DEFAULT_PATTERNS` by default).
         extra: more patterns, or functions ``str -> str`` supplied by the user.
+        secret_keys: in JSON-like data, string values under keys matching this are masked
+            whole; None turns that off.
 
     Example:
-        >>> Redactor().redact_text("curl -H 'Authorization: Bearer abcdefghijklmnop1234'")
-        "curl -H 'Authorization: [REDACTED]'"
+        >>> r = Redactor(extra=[r"ACME-\\d{6}", lambda s: s.replace("Bob", "[NAME]")])
+        >>> r.redact_text("Bob's key ACME-123456, url https://bob:hunter22@db.example.com")
+        "[NAME]'s key [REDACTED], url https://bob:[REDACTED]@db.example.com"
+        >>> r.redact_value({"password": "pw", "n": 3})
+        {'password': '[REDACTED]', 'n': 3}
     """
 
     def __init__(
@@ -42,35 +85,179 @@ class Redactor:
         patterns: Iterable[re.Pattern[str] | str] = DEFAULT_PATTERNS,
         *,
         extra: Iterable[re.Pattern[str] | str | Callable[[str], str]] = (),
+        secret_keys: re.Pattern[str] | None = SECRET_KEY,
     ) -> None:
         self.patterns = [re.compile(p) if isinstance(p, str) else p for p in patterns]
         self.functions: list[Callable[[str], str]] = []
+        self.secret_keys = secret_keys
         for item in extra:
-            if callable(item) and not isinstance(item, re.Pattern):
+            if isinstance(item, str | re.Pattern):
+                self.patterns.append(re.compile(item) if isinstance(item, str) else item)
+            elif callable(item):
                 self.functions.append(item)
             else:
-                self.patterns.append(re.compile(item) if isinstance(item, str) else item)
+                raise TypeError(f"redactor {item!r} is neither a pattern nor a function str -> str")
 
     def redact_text(self, text: str) -> str:
         """Mask every secret in ``text``."""
         for pattern in self.patterns:
-            keep = "key" in pattern.groupindex
-            text = pattern.sub(lambda m, keep=keep: (m.group("key") if keep else "") + MASK, text)
+            text = pattern.sub(_masker(pattern), text)
         for fn in self.functions:
             text = fn(text)
         return text
 
     def redact_value(self, value: Any) -> Any:
-        """Mask secrets in strings nested anywhere in JSON-like data."""
+        """Mask secrets in strings nested anywhere in JSON-like data (lists come back as lists)."""
         if isinstance(value, str):
             return self.redact_text(value)
         if isinstance(value, dict):
-            return {k: self.redact_value(v) for k, v in value.items()}
+            return {k: self._redact_item(k, v) for k, v in value.items()}
         if isinstance(value, list | tuple):
             return [self.redact_value(v) for v in value]
         return value
 
+    def _redact_item(self, key: Any, value: Any) -> Any:
+        if (
+            isinstance(value, str)
+            and value
+            and self.secret_keys is not None
+            and isinstance(key, str)
+            and self.secret_keys.match(key)
+        ):
+            return MASK
+        return self.redact_value(value)
+
     def redact_trial(self, trial: Trial) -> Trial:
-        """A copy of ``trial`` with secrets masked in every text field."""
+        """A copy of ``trial`` with secrets masked in every text field (ids are kept).
+
+        Example:
+            >>> t = Trial(trial_id="t/e000/t0", tools=["t"], episode=0, index=0,
+            ...           query="log in with password=hunter22")
+            >>> Redactor().redact_trial(t).query
+            'log in with password=[REDACTED]'
+        """
         data = self.redact_value(trial.to_dict())
+        data["trial_id"], data["tools"] = trial.trial_id, list(trial.tools)
         return Trial.from_dict(data)
+
+
+def _masker(pattern: re.Pattern[str]) -> Callable[[re.Match[str]], str]:
+    if "secret" in pattern.groupindex:
+
+        def mask_group(m: re.Match[str]) -> str:
+            start, end = m.span("secret")
+            if start < 0:
+                return MASK
+            whole = m.group(0)
+            return whole[: start - m.start()] + MASK + whole[end - m.start() :]
+
+        return mask_group
+    if "key" in pattern.groupindex:  # older style: keep the ``key`` group, mask the rest
+        return lambda m: (m.group("key") or "") + MASK
+    return lambda m: MASK
+
+
+_default_redactor: Redactor | None = None
+
+
+def redact_text(text: str) -> str:
+    """Mask secrets in ``text`` with the default `Redactor`.
+
+    Example:
+        >>> redact_text("key sk-abcdefghijklmnopqrstuvwx")
+        'key [REDACTED]'
+    """
+    return _default().redact_text(text)
+
+
+def redact_value(value: Any) -> Any:
+    """Mask secrets in JSON-like data with the default `Redactor`.
+
+    Example:
+        >>> redact_value({"headers": {"Authorization": "Bearer abcdefghijklmnop"}})
+        {'headers': {'Authorization': '[REDACTED]'}}
+    """
+    return _default().redact_value(value)
+
+
+def redact_trial(trial: Trial) -> Trial:
+    """A copy of ``trial`` with secrets masked by the default `Redactor`."""
+    return _default().redact_trial(trial)
+
+
+def _default() -> Redactor:
+    global _default_redactor
+    if _default_redactor is None:
+        _default_redactor = Redactor()
+    return _default_redactor
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that masks secrets in the message, its arguments and the traceback.
+
+    It never drops a record. Install it on a logger (records logged there) or on a handler
+    (records that reach it from any logger); `install_log_redaction` does the former for every
+    ``langchain_ste`` logger.
+
+    Example:
+        >>> import io
+        >>> stream = io.StringIO()
+        >>> handler = logging.StreamHandler(stream)
+        >>> handler.addFilter(RedactingFilter())
+        >>> log = logging.getLogger("demo.redact")
+        >>> log.addHandler(handler)
+        >>> log.warning("calling with %s", "token=abcdef123456")
+        >>> stream.getvalue()
+        'calling with token=[REDACTED]\\n'
+    """
+
+    def __init__(self, redactor: Redactor | None = None, name: str = "") -> None:
+        super().__init__(name)
+        self.redactor = redactor or _default()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Mask the record in place; always keep it."""
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: keep the raw parts, redacted
+            message = f"{record.msg} {record.args}"
+        record.msg = self.redactor.redact_text(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redactor.redact_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redactor.redact_text(record.stack_info)
+        return True
+
+
+def install_log_redaction(
+    redactor: Redactor | None = None, logger_name: str = "langchain_ste"
+) -> RedactingFilter:
+    """Install a `RedactingFilter` on ``logger_name`` and every existing logger below it.
+
+    Logger filters are not inherited, so the filter goes on each ``langchain_ste.*`` logger that
+    exists when this is called (all of them once the modules in use are imported); calling it
+    again adds it to new loggers and never twice to the same one.
+
+    Example:
+        >>> f = install_log_redaction()
+        >>> f in logging.getLogger("langchain_ste").filters
+        True
+    """
+    manager = logging.Logger.manager
+    names = [logger_name] + [n for n in list(manager.loggerDict) if n.startswith(logger_name + ".")]
+    installed: RedactingFilter | None = None
+    for name in names:
+        target = logging.getLogger(name)
+        existing = next((f for f in target.filters if isinstance(f, RedactingFilter)), None)
+        if existing is not None and redactor is None:
+            installed = installed or existing
+            continue
+        if existing is not None:
+            target.removeFilter(existing)
+        installed = installed or RedactingFilter(redactor)
+        target.addFilter(installed)
+    assert installed is not None
+    return installed

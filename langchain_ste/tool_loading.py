@@ -63,8 +63,16 @@ def load_tools(spec: str) -> list[BaseTool]:
     """
     obj = load_object(spec)
     if callable(obj) and not isinstance(obj, BaseTool):
-        obj = obj()
-    tools = [obj] if isinstance(obj, BaseTool) else list(obj)
+        try:
+            obj = obj()
+        except Exception as exc:
+            raise ValueError(f"calling {spec!r} to get the tools failed: {exc!r}") from exc
+    if isinstance(obj, BaseTool):
+        tools = [obj]
+    elif isinstance(obj, list | tuple | set):
+        tools = list(obj)
+    else:
+        raise ValueError(f"{spec!r} must give a tool or a list of tools, got {type(obj).__name__}")
     bad = [type(t).__name__ for t in tools if not isinstance(t, BaseTool)]
     if bad or not tools:
         raise ValueError(f"{spec!r} must give LangChain tools, got {bad or 'nothing'}")

@@ -81,8 +81,9 @@ class Step:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Step:
-        """Build a step from `to_dict` output."""
-        return cls(**data)
+        """Build a step from `to_dict` output (fields added by newer versions are ignored)."""
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 @dataclass
@@ -153,19 +154,31 @@ class Trial:
             TrialSchemaError: the record was written by a newer, incompatible version, or is
                 missing required fields.
         """
-        version = int(data.get("schema_version", 1))
+        if not isinstance(data, dict):
+            raise TrialSchemaError(
+                f"not a trial record: a JSON {type(data).__name__}, not an object"
+            )
+        try:
+            version = int(data.get("schema_version", 1))
+        except (TypeError, ValueError) as exc:
+            raise TrialSchemaError(
+                f"not a trial record: schema_version {data.get('schema_version')!r}"
+            ) from exc
         if version > SCHEMA_VERSION:
             raise TrialSchemaError(
                 f"trial {data.get('trial_id')!r} has schema version {version}, this "
                 f"langchain-ste reads up to {SCHEMA_VERSION}: upgrade langchain-ste"
             )
-        known = {f for f in cls.__dataclass_fields__}
+        known = set(cls.__dataclass_fields__)
         kwargs = {k: v for k, v in data.items() if k in known}
-        kwargs["steps"] = [Step.from_dict(s) for s in data.get("steps", [])]
         try:
-            return cls(**kwargs)
-        except TypeError as exc:
+            kwargs["steps"] = [Step.from_dict(s) for s in data.get("steps") or []]
+            trial = cls(**kwargs)
+        except (TypeError, ValueError, AttributeError) as exc:
             raise TrialSchemaError(f"not a trial record: {exc}") from exc
+        if not isinstance(trial.trial_id, str) or not isinstance(trial.tools, list):
+            raise TrialSchemaError("not a trial record: trial_id must be a string, tools a list")
+        return trial
 
 
 def trajectory_to_dicts(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
@@ -205,8 +218,9 @@ def exemplar_messages(trial: Trial, prefix: str) -> list[BaseMessage]:
                 calls.append({**call, "id": renamed[call["id"] or ""]})
             msg = msg.model_copy(update={"tool_calls": calls, "id": None})
         elif isinstance(msg, ToolMessage):
-            msg = msg.model_copy(update={"tool_call_id": renamed.get(msg.tool_call_id, ""),
-                                         "id": None})
+            msg = msg.model_copy(
+                update={"tool_call_id": renamed.get(msg.tool_call_id, ""), "id": None}
+            )
         else:
             msg = msg.model_copy(update={"id": None})
         out.append(msg)
@@ -220,7 +234,8 @@ def check_tool_pairing(messages: Sequence[BaseMessage]) -> None:
     Example:
         >>> from langchain_core.messages import AIMessage, ToolMessage
         >>> call = {"name": "add", "args": {}, "id": "c1", "type": "tool_call"}
-        >>> check_tool_pairing([AIMessage("", tool_calls=[call]), ToolMessage("3", tool_call_id="c1")])
+        >>> pair = [AIMessage("", tool_calls=[call]), ToolMessage("3", tool_call_id="c1")]
+        >>> check_tool_pairing(pair)
     """
     open_ids: set[str] = set()
     answered: set[str] = set()
@@ -229,7 +244,7 @@ def check_tool_pairing(messages: Sequence[BaseMessage]) -> None:
             for call in msg.tool_calls:
                 if not call.get("id"):
                     raise ValueError(f"tool call {call.get('name')!r} has no id")
-                open_ids.add(call["id"])
+                open_ids.add(call["id"] or "")
         elif isinstance(msg, ToolMessage):
             if msg.tool_call_id not in open_ids or msg.tool_call_id in answered:
                 raise ValueError(f"ToolMessage {msg.tool_call_id!r} answers no open tool call")
@@ -268,18 +283,19 @@ class TrialLog:
     def append(self, trials: Iterable[Trial]) -> int:
         """Append trials not yet in the log; return how many were written."""
         known = self.ids()
-        lines: list[str] = []
+        lines: list[bytes] = []
         for trial in trials:
             if trial.trial_id in known:
                 continue
             known.add(trial.trial_id)
-            lines.append(json.dumps(trial.to_dict(), ensure_ascii=False, default=str) + "\n")
+            lines.append(_encode(trial))
         if not lines:
             return 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._repair_torn_tail()
-        with self.path.open("a", encoding="utf-8") as fh:
-            fh.write("".join(lines))
+        # One write of whole lines, then fsync: a crash leaves at most one torn last line.
+        with self.path.open("ab") as fh:
+            fh.write(b"".join(lines))
             fh.flush()
             os.fsync(fh.fileno())
         self._ids = known
@@ -290,7 +306,8 @@ class TrialLog:
 
         Raises:
             TrialSchemaError: a line in the middle of the file is corrupt, or a record comes
-                from a newer schema (never silently skipped: that would lose data).
+                from a newer schema (never silently skipped: that would lose data). Nothing
+                in the file is changed.
         """
         return list(self._iter())
 
@@ -303,42 +320,88 @@ class TrialLog:
     def _iter(self) -> Iterator[Trial]:
         if not self.path.exists():
             return
+        data = self.path.read_bytes()
+        lines = data.split(b"\n")
+        torn_tail = lines.pop()  # b"" when the file ends with a newline
         seen: set[str] = set()
-        with self.path.open("r", encoding="utf-8") as fh:
-            lines = fh.readlines()
         for lineno, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
-            last = lineno == len(lines)
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as exc:
-                if last and not line.endswith("\n"):
-                    logger.warning("%s: dropping torn last line (interrupted write)", self.path)
-                    return
-                raise TrialSchemaError(
-                    f"{self.path}:{lineno}: corrupt trial record ({exc.msg}); fix or remove "
-                    "that line, nothing was changed"
-                ) from exc
-            trial = Trial.from_dict(data)
+            trial = self._parse(line, lineno)
             if trial.trial_id in seen:
                 continue
             seen.add(trial.trial_id)
             yield trial
+        if torn_tail.strip():
+            record = _complete_record(torn_tail)
+            if record is None:
+                logger.warning("%s: dropping torn last line (interrupted write)", self.path)
+                return
+            trial = self._parse(torn_tail, len(lines) + 1)
+            if trial.trial_id not in seen:
+                yield trial
+
+    def _parse(self, line: bytes, lineno: int) -> Trial:
+        where = f"{self.path}:{lineno}"
+        try:
+            data = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
+            raise TrialSchemaError(
+                f"{where}: corrupt trial record ({reason}); fix or remove that line, nothing "
+                "was changed"
+            ) from exc
+        try:
+            return Trial.from_dict(data)
+        except TrialSchemaError as exc:
+            raise TrialSchemaError(f"{where}: {exc}") from exc
 
     def _repair_torn_tail(self) -> None:
-        """Cut a torn last line left by a crash so that the next record starts on its own line."""
+        """Make the file end with a newline before appending.
+
+        A torn last line left by a crash is cut; a complete record that only lacks its newline
+        gets one (so nothing readable is ever thrown away).
+        """
         if not self.path.exists() or self.path.stat().st_size == 0:
             return
         with self.path.open("rb+") as fh:
-            fh.seek(-1, os.SEEK_END)
+            size = fh.seek(0, os.SEEK_END)
+            fh.seek(size - 1)
             if fh.read(1) == b"\n":
                 return
-            fh.seek(0)
-            data = fh.read()
-            cut = data.rfind(b"\n") + 1
-            fh.truncate(cut)
-            logger.warning("%s: removed torn last line before appending", self.path)
+            start, tail = size, b""
+            while start > 0 and b"\n" not in tail:
+                step = min(start, 65536)
+                start -= step
+                fh.seek(start)
+                tail = fh.read(step) + tail
+            cut = start + tail.rfind(b"\n") + 1
+            fh.seek(cut)
+            if _complete_record(fh.read()) is not None:
+                fh.seek(0, os.SEEK_END)
+                fh.write(b"\n")
+            else:
+                fh.truncate(cut)
+                logger.warning("%s: removed torn last line before appending", self.path)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def _encode(trial: Trial) -> bytes:
+    data = trial.to_dict()
+    try:
+        return (json.dumps(data, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: escaped, and read back as they were
+        return (json.dumps(data, ensure_ascii=True, default=str) + "\n").encode("ascii")
+
+
+def _complete_record(line: bytes) -> dict[str, Any] | None:
+    """The JSON object on ``line``, or None when it is not one (a torn write)."""
+    try:
+        data = json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def read_trials(path: str | os.PathLike[str]) -> list[Trial]:

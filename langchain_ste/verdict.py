@@ -17,8 +17,25 @@ from langchain_ste.trial import Step
 VerdictMode = Literal["model", "grounded"]
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _WORD = re.compile(r"[a-zA-Z][a-zA-Z\-]{3,}")
-_STOPWORDS = {"with", "that", "this", "from", "your", "have", "will", "result", "error",
-              "there", "their", "about", "which", "would", "could", "should", "answer"}
+_STOPWORDS = {
+    "with",
+    "that",
+    "this",
+    "from",
+    "your",
+    "have",
+    "will",
+    "result",
+    "error",
+    "there",
+    "their",
+    "about",
+    "which",
+    "would",
+    "could",
+    "should",
+    "answer",
+}
 
 
 def _numbers(text: str) -> set[float]:
@@ -89,6 +106,8 @@ def combine(sig: dict[str, bool], mode: VerdictMode = "grounded") -> bool:
     if mode == "model":
         return bool(sig.get("model_verdict"))
     return bool(
-        sig.get("executed_ok") and sig.get("called_target") and sig.get("nonempty_result")
+        sig.get("executed_ok")
+        and sig.get("called_target")
+        and sig.get("nonempty_result")
         and (sig.get("model_verdict") or sig.get("answer_uses_result"))
     )

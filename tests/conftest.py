@@ -8,15 +8,21 @@ from collections.abc import Iterator
 import pytest
 from pytest_socket import socket_allow_hosts
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["ANONYMIZED_TELEMETRY"] = "False"
 
 LOOPBACK = ["127.0.0.1", "localhost", "::1"]
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # Collection (test module imports) runs under the guard too.
+    socket_allow_hosts(LOOPBACK, allow_unix_socket=True)
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     # Any connection to a non-loopback address fails the test (local servers stay usable).
+    # pytest-socket lifts restrictions after each test, so they are set again before each one.
     socket_allow_hosts(LOOPBACK, allow_unix_socket=True)
 
 

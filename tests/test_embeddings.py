@@ -19,11 +19,13 @@ def test_same_text_same_vector(embeddings: MiniLMEmbeddings) -> None:
 
 
 def test_similar_sentences_score_higher(embeddings: MiniLMEmbeddings) -> None:
-    q, similar, unrelated = embeddings.embed_documents([
-        "How many centimeters are in 3 inches?",
-        "Convert 3 inches to cm",
-        "Find me a cheap yoga mat",
-    ])
+    q, similar, unrelated = embeddings.embed_documents(
+        [
+            "How many centimeters are in 3 inches?",
+            "Convert 3 inches to cm",
+            "Find me a cheap yoga mat",
+        ]
+    )
     assert np.dot(q, similar) > np.dot(q, unrelated) + 0.2
 
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from langchain_ste.cli import app
 from langchain_ste.embeddings import MiniLMEmbeddings
 from langchain_ste.memory import ExplorationMemory, MemoryStoreError
 from langchain_ste.trial import Trial, TrialLog
@@ -19,8 +17,15 @@ pytestmark = pytest.mark.integration
 
 
 def make(tool: str, ep: int, idx: int, query: str, success: bool = True) -> Trial:
-    return Trial(trial_id=Trial.make_id([tool], ep, idx), tools=[tool], episode=ep, index=idx,
-                 query=query, success=success, created_at=1000.0 + 10 * ep + idx)
+    return Trial(
+        trial_id=Trial.make_id([tool], ep, idx),
+        tools=[tool],
+        episode=ep,
+        index=idx,
+        query=query,
+        success=success,
+        created_at=1000.0 + 10 * ep + idx,
+    )
 
 
 TRIALS = [
@@ -48,14 +53,17 @@ def test_search_filters_by_tool_and_verdict(tmp_path: Path, embeddings: MiniLMEm
     memory.add(TRIALS)
     hits = memory.search("kilograms to pounds", k=5, tools=["convert_units"])
     assert {t.trial_id for t in hits} == {"convert_units/e000/t0", "convert_units/e000/t1"}
-    with_failures = memory.search("kilograms to pounds", k=1, tools=["convert_units"],
-                                  only_successful=False)
+    with_failures = memory.search(
+        "kilograms to pounds", k=1, tools=["convert_units"], only_successful=False
+    )
     assert with_failures[0].trial_id == "convert_units/e001/t0"
     top = memory.search("a mat for yoga", k=1)
     assert top[0].tools == ["search_catalog"]
     assert memory.search("a mat for yoga", k=1, exclude_ids={top[0].trial_id})[0] != top[0]
     assert memory.past_queries("convert_units", limit=2) == [
-        "What is 5 kilograms in pounds?", "Convert 100 Fahrenheit to Celsius"]
+        "What is 5 kilograms in pounds?",
+        "Convert 100 Fahrenheit to Celsius",
+    ]
 
 
 def test_near_duplicates_are_flagged_and_mmr_diversifies(
@@ -67,9 +75,13 @@ def test_near_duplicates_are_flagged_and_mmr_diversifies(
     assert memory.get("convert_units/e000/t1").extra["duplicate_of"] == "convert_units/e000/t0"
     # Without the flag (threshold 1.01), MMR must still avoid returning near-copies together.
     plain = ExplorationMemory(tmp_path / "b", embeddings=embeddings, duplicate_threshold=1.01)
-    queries = ["How many centimeters are in 3 inches?", "How many centimetres are in 3 inches?",
-               "How many centimeters is 3 inches?", "Convert 100 Fahrenheit to Celsius",
-               "What is 5 kilograms in pounds?"]
+    queries = [
+        "How many centimeters are in 3 inches?",
+        "How many centimetres are in 3 inches?",
+        "How many centimeters is 3 inches?",
+        "Convert 100 Fahrenheit to Celsius",
+        "What is 5 kilograms in pounds?",
+    ]
     plain.add([make("convert_units", 0, i, q) for i, q in enumerate(queries)])
     similar = plain.search("centimeters in 3 inches", k=3, diverse=False)
     diverse = plain.search("centimeters in 3 inches", k=3, diverse=True)
@@ -130,13 +142,66 @@ def test_other_embedding_dimension_is_a_clear_error(
     tmp_path: Path, embeddings: MiniLMEmbeddings
 ) -> None:
     ExplorationMemory(tmp_path, embeddings=embeddings).add(TRIALS[:1])
-    with pytest.raises(MemoryStoreError, match="384-dimensional.*2-dimensional"):
+    with pytest.raises(MemoryStoreError, match=r"384-dimensional.*2-dimensional"):
         ExplorationMemory(tmp_path, embeddings=TinyEmbeddings())
     assert len(TrialLog(tmp_path / "trials.jsonl").read()) == 1
 
 
-def test_unreachable_server_is_a_clear_error(tmp_path: Path,
-                                             embeddings: MiniLMEmbeddings) -> None:
+def test_reindex_replaces_only_the_index(tmp_path: Path, embeddings: MiniLMEmbeddings) -> None:
+    ExplorationMemory(tmp_path, embeddings=embeddings).add(TRIALS)
+    tiny = ExplorationMemory(tmp_path, embeddings=TinyEmbeddings(), reindex=True)
+    assert len(tiny) == len(TRIALS)
+    assert tiny._collection.count() == len(TRIALS)
+    assert len(TrialLog(tmp_path / "trials.jsonl").read()) == len(TRIALS)
+    # ... and back: the MiniLM memory works again after re-indexing once more.
+    back = ExplorationMemory(tmp_path, embeddings=embeddings, reindex=True)
+    assert back.search("yoga mat", k=1)[0].trial_id == "search_catalog/e000/t0"
+
+
+def test_missing_memory_is_a_clear_error(tmp_path: Path, embeddings: MiniLMEmbeddings) -> None:
+    with pytest.raises(MemoryStoreError, match=r"no exploration memory.*ste explore"):
+        ExplorationMemory(tmp_path / "nope", embeddings=embeddings, create=False)
+    assert not (tmp_path / "nope").exists()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(MemoryStoreError, match="is a file"):
+        ExplorationMemory(tmp_path / "file", embeddings=embeddings)
+
+
+def test_duplicates_within_one_batch_and_across_tools(
+    tmp_path: Path, embeddings: MiniLMEmbeddings
+) -> None:
+    memory = ExplorationMemory(tmp_path, embeddings=embeddings, duplicate_threshold=0.9)
+    batch = [
+        make("convert_units", 0, 0, "How many centimeters are in 3 inches?"),
+        make("convert_units", 0, 1, "How many centimeters are in 3 inches ?"),
+        make("search_catalog", 0, 0, "How many centimeters are in 3 inches?"),  # other tool
+        make("convert_units", 0, 2, ""),
+        make("convert_units", 0, 3, ""),  # empty queries are never duplicates
+    ]
+    memory.add(batch)
+    flags = {t.trial_id: t.extra.get("duplicate_of") for t in memory.trials()}
+    assert flags == {
+        "convert_units/e000/t0": None,
+        "convert_units/e000/t1": "convert_units/e000/t0",
+        "search_catalog/e000/t0": None,
+        "convert_units/e000/t2": None,
+        "convert_units/e000/t3": None,
+    }
+    reopened = ExplorationMemory(tmp_path, embeddings=embeddings)
+    assert reopened.get("convert_units/e000/t1").extra["duplicate_of"] == "convert_units/e000/t0"
+
+
+def test_scores_are_cosine_similarities(tmp_path: Path, embeddings: MiniLMEmbeddings) -> None:
+    memory = ExplorationMemory(tmp_path, embeddings=embeddings)
+    memory.add(TRIALS)
+    scored = memory.search_with_scores(TRIALS[0].query, k=3, diverse=False)
+    assert scored[0][0].trial_id == TRIALS[0].trial_id
+    assert scored[0][1] == pytest.approx(1.0, abs=1e-3)
+    assert [s for _, s in scored] == sorted((s for _, s in scored), reverse=True)
+    assert memory.search_with_scores("anything", k=0) == []
+
+
+def test_unreachable_server_is_a_clear_error(tmp_path: Path, embeddings: MiniLMEmbeddings) -> None:
     with pytest.raises(MemoryStoreError, match="does not answer"):
         ExplorationMemory(tmp_path, host="127.0.0.1", port=_free_port(), embeddings=embeddings)
 
@@ -147,29 +212,58 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_shared_chroma_server(tmp_path: Path, embeddings: MiniLMEmbeddings) -> None:
-    chroma = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
-    port = _free_port()
-    server = subprocess.Popen(
-        [chroma, "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1",
-         "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+# -- ste show -------------------------------------------------------------------------------------
+
+
+def test_show_summarises_a_memory(tmp_path: Path) -> None:
+    TrialLog(tmp_path / "trials.jsonl").append(TRIALS)
+    result = CliRunner().invoke(app, ["show", str(tmp_path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    rows = {
+        line.split("│")[1].strip(): line
+        for line in result.output.splitlines()
+        if line.count("│") > 3 and "success rate" not in line
+    }
+    assert "67%" in rows["convert_units"] and "100%" in rows["search_catalog"]
+    assert "Find me a yoga mat" in result.output
+    assert "80%" in rows["all tools"]
+
+
+def test_show_prints_top_matches(tmp_path: Path, embeddings: MiniLMEmbeddings) -> None:
+    ExplorationMemory(tmp_path, embeddings=embeddings).add(TRIALS)
+    result = CliRunner().invoke(
+        app,
+        ["show", str(tmp_path), "--tool", "search_catalog", "--query", "a yoga mat", "-k", "1"],
+        env={"COLUMNS": "200"},
     )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("chroma server did not start")
-                time.sleep(0.2)
-        worker_a = ExplorationMemory(tmp_path / "a", host="127.0.0.1", port=port,
-                                     embeddings=embeddings)
-        worker_a.add(TRIALS[:3])
-        worker_b = ExplorationMemory(tmp_path / "b", host="127.0.0.1", port=port,
-                                     embeddings=embeddings)
-        assert worker_b._collection.count() == 3  # the shared index sees worker A's trials
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    assert result.exit_code == 0, result.output
+    assert "Find me a yoga mat" in result.output
+    assert "kitchen knives" not in result.output  # k=1
+    assert "Convert 100" not in result.output
+
+
+def test_show_missing_memory_names_the_fix(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["show", str(tmp_path / "nope")], env={"COLUMNS": "200"})
+    assert result.exit_code != 0
+    assert "no exploration memory" in result.output and "ste explore" in result.output
+    TrialLog(tmp_path / "trials.jsonl").append(TRIALS)
+    result = CliRunner().invoke(app, ["show", str(tmp_path), "--tool", "nope"])
+    assert result.exit_code != 0 and "no trials of tool" in result.output
+
+
+def test_filtered_query_path_gives_the_same_results(
+    tmp_path: Path, embeddings: MiniLMEmbeddings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    memory = ExplorationMemory(tmp_path, embeddings=embeddings)
+    memory.add(TRIALS)
+    cases = [
+        ("kilograms to pounds", {"tools": ["convert_units"]}),
+        ("kilograms to pounds", {"tools": ["convert_units"], "only_successful": False}),
+        ("something to buy", {"diverse": False}),
+        ("something to buy", {"tools": ["search_catalog", "convert_units"]}),
+    ]
+    over_fetch = [[t.trial_id for t in memory.search(q, k=2, **kw)] for q, kw in cases]
+    monkeypatch.setattr("langchain_ste.memory._MAX_UNFILTERED", 0)  # Chroma `where` filters
+    filtered = [[t.trial_id for t in memory.search(q, k=2, **kw)] for q, kw in cases]
+    assert filtered == over_fetch
+    assert all(over_fetch)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import doctest
+from pathlib import Path
+
 import pytest
 from langchain_openai import ChatOpenAI
 
+from langchain_ste import models
 from langchain_ste.local_model import ChatLocalHF
 from langchain_ste.models import load_chat_model
 from langchain_ste.react_model import ReActChatModel
@@ -18,9 +22,23 @@ def test_local_specs() -> None:
     assert model.model_name.endswith("+/tmp/adapter")
 
 
-def test_model_folder_and_hf_prefix(tmp_path) -> None:
-    assert load_chat_model(str(tmp_path)).model_path == str(tmp_path)
-    assert load_chat_model("hf:org/model").model_path == "org/model"
+def test_model_folder_repo_id_and_hf_prefix(tmp_path: Path) -> None:
+    folder, hf = load_chat_model(str(tmp_path)), load_chat_model("hf:org/model")
+    assert isinstance(folder, ChatLocalHF) and isinstance(hf, ChatLocalHF)
+    assert (folder.model_path, hf.model_path) == (str(tmp_path), "org/model")
+    repo = load_chat_model("HuggingFaceTB/SmolLM2-360M-Instruct", temperature=0.7)
+    assert isinstance(repo, ChatLocalHF)
+    assert (repo.model_path, repo.temperature) == ("HuggingFaceTB/SmolLM2-360M-Instruct", 0.7)
+
+
+def test_a_missing_model_folder_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no such model folder"):
+        load_chat_model(str(tmp_path / "missing" / "model"))
+
+
+def test_unknown_providers_list_the_accepted_forms() -> None:
+    with pytest.raises(ValueError, match=r"(?s)model_provider.*'local\+adapter=DIR'"):
+        load_chat_model("nosuchprovider:model")
 
 
 def test_openai_compatible_server() -> None:
@@ -28,7 +46,7 @@ def test_openai_compatible_server() -> None:
     assert isinstance(model, ChatOpenAI)
     assert model.openai_api_base == "http://127.0.0.1:8000/v1"
     same = load_chat_model("openai-compatible:qwen", base_url="http://127.0.0.1:8000/v1")
-    assert same.model_name == "qwen"
+    assert isinstance(same, ChatOpenAI) and same.model_name == "qwen"
 
 
 def test_react_protocol_wraps_any_model() -> None:
@@ -52,3 +70,17 @@ def test_bad_specs_name_the_accepted_forms(spec: str) -> None:
 def test_local_models_reject_unknown_options() -> None:
     with pytest.raises(ValueError, match="local models take"):
         load_chat_model("local", api_key="x")
+
+
+def test_openai_compatible_spec_needs_a_base_url() -> None:
+    with pytest.raises(ValueError, match="needs base_url"):
+        load_chat_model("openai-compatible:qwen")
+
+
+def test_native_protocol_keeps_the_model() -> None:
+    model = load_chat_model("qwen", base_url="http://127.0.0.1:8000/v1", protocol="native")
+    assert isinstance(model, ChatOpenAI)
+
+
+def test_docstring_examples_run() -> None:
+    assert doctest.testmod(models, raise_on_error=False).failed == 0

@@ -21,3 +21,10 @@ def test_loopback_is_allowed() -> None:
     client = socket.create_connection(("127.0.0.1", port), timeout=1)
     client.close()
     server.close()
+
+
+def test_model_hubs_and_telemetry_are_off() -> None:
+    import os
+
+    assert os.environ["HF_HUB_OFFLINE"] == "1" and os.environ["TRANSFORMERS_OFFLINE"] == "1"
+    assert os.environ["ANONYMIZED_TELEMETRY"] == "False"

@@ -19,19 +19,20 @@ import asyncio
 import concurrent.futures
 import logging
 import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.runnables import RunnableLambda
+from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langchain_core.tools import BaseTool
+from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import RetryPolicy, Send
 
 from langchain_ste import prompts as default_prompts
-from langchain_ste.explore.nodes import DEFAULT_RETRY, UnitRuntime
+from langchain_ste.explore.nodes import DEFAULT_RETRY, EXPLORER_WRITER, UnitRuntime
 from langchain_ste.explore.settings import ExploreSettings, resolve_settings
 from langchain_ste.explore.state import ExploreInput, ExploreOutput, ExploreState, UnitState
 from langchain_ste.explore.store import ListStore, LogStore, TrialStore
@@ -85,14 +86,16 @@ def create_explorer(
     policy: ToolPolicy | None = None,
     budget: Budget | None = None,
     emulator: BaseChatModel | None = None,
+    max_concurrency: int | None = 8,
     tool_groups: Sequence[Sequence[str]] | None = None,
     ordered_episodes: bool | None = None,
     demonstrations: bool | None = None,
     verdict_mode: str | None = None,
-    redactor: Redactor | None | object = _DEFAULT,
+    redactor: Redactor | object | None = _DEFAULT,
     prompts: Any = None,
     retry: RetryPolicy = DEFAULT_RETRY,
     checkpointer: Any = None,
+    seed: int = 0,
 ) -> CompiledStateGraph:
     """Build the exploration graph for ``tools``.
 
@@ -111,6 +114,8 @@ def create_explorer(
         budget: limits on model calls, tool calls, tokens and wall time (counted from the first
             run of this graph).
         emulator: the model that answers for tools whose policy is ``emulate`` (default: model).
+        max_concurrency: model calls in flight at once across all work units (None: no bound;
+            the run config's ``max_concurrency`` also bounds the units running at once).
         tool_groups: explore these groups of tool names together instead of one tool at a time.
         ordered_episodes: run a tool's episodes one after another (default) so each sees the
             previous ones in long-term memory; False runs them concurrently.
@@ -120,6 +125,8 @@ def create_explorer(
         prompts: a module or object with the prompt constants of `langchain_ste.prompts`.
         retry: retries of transient model errors (rate limits, 5xx, timeouts).
         checkpointer: an optional LangGraph checkpointer.
+        seed: seeds the retry jitter (model sampling is seeded by the model itself, e.g.
+            ``load_chat_model("local", seed=0)``).
 
     Returns:
         A compiled graph: input ``{"tools": [names]}`` (optional), output
@@ -133,11 +140,18 @@ def create_explorer(
         ['plan', 'unit']
     """
     validate_tools(tools)
-    settings = resolve_settings(model, preset, {
-        "episodes_per_tool": episodes_per_tool, "trials_per_episode": trials_per_episode,
-        "max_steps": max_steps, "ordered_episodes": ordered_episodes,
-        "demonstrations": demonstrations, "verdict_mode": verdict_mode,
-    })
+    settings = resolve_settings(
+        model,
+        preset,
+        {
+            "episodes_per_tool": episodes_per_tool,
+            "trials_per_episode": trials_per_episode,
+            "max_steps": max_steps,
+            "ordered_episodes": ordered_episodes,
+            "demonstrations": demonstrations,
+            "verdict_mode": verdict_mode,
+        },
+    )
     store: TrialStore
     if memory is not None:
         store = memory
@@ -146,10 +160,18 @@ def create_explorer(
     else:
         store = ListStore()
     runtime = UnitRuntime(
-        model=model, tools=tools, store=store, settings=settings,
-        policy=policy or ToolPolicy(), tracker=(budget or Budget()).tracker(),
+        model=model,
+        tools=tools,
+        store=store,
+        settings=settings,
+        policy=policy or ToolPolicy(),
+        tracker=(budget or Budget()).tracker(),
         redactor=Redactor() if redactor is _DEFAULT else redactor,  # type: ignore[arg-type]
-        emulator=emulator, prompts=prompts or default_prompts, retry=retry,
+        emulator=emulator,
+        prompts=prompts or default_prompts,
+        retry=retry,
+        max_concurrency=max_concurrency,
+        seed=seed,
     )
     unit = build_unit_graph(runtime)
     groups = [list(g) for g in tool_groups] if tool_groups else [[t.name] for t in tools]
@@ -179,12 +201,13 @@ def create_explorer(
     limit = settings.episodes_per_tool * (settings.trials_per_episode * steps_per_trial + 2) + 10
     graph = StateGraph(ExploreState, input_schema=ExploreInput, output_schema=ExploreOutput)
     graph.add_node("plan", plan)
-    graph.add_node("unit", unit.with_config(recursion_limit=max(limit, 25)))
+    graph.add_node("unit", _unit_node(unit, max(limit, 25)))
     graph.add_edge(START, "plan")
     graph.add_conditional_edges("plan", fan_out, ["unit"])
     graph.add_edge("unit", END)
     compiled = graph.compile(checkpointer=checkpointer, name="ste-explorer")
     compiled.ste_runtime = runtime  # type: ignore[attr-defined]
+    compiled.ste_recursion_limit = max(limit, 25)  # type: ignore[attr-defined]
     return compiled
 
 
@@ -198,13 +221,39 @@ def build_unit_graph(runtime: UnitRuntime) -> CompiledStateGraph:
     graph.add_conditional_edges("imagine", runtime.after_imagine, ["act", "reflect", END])
     graph.add_conditional_edges("act", runtime.after_act, ["execute", "reflect", END])
     graph.add_conditional_edges("execute", runtime.after_execute, ["act", "reflect", END])
-    graph.add_conditional_edges("reflect", runtime.after_reflect,
-                                ["imagine", "start_episode", END])
+    graph.add_conditional_edges("reflect", runtime.after_reflect, ["imagine", "start_episode", END])
     return graph.compile(name="ste-episode")
 
 
+def _unit_node(unit: CompiledStateGraph, limit: int) -> RunnableLambda[UnitState, dict[str, Any]]:
+    """The unit subgraph as a node whose recursion limit a run's smaller one cannot lower
+    (a run config's ``recursion_limit`` would otherwise apply to every subgraph too)."""
+
+    def unit_config(config: RunnableConfig) -> RunnableConfig:
+        return {**config, "recursion_limit": max(limit, config.get("recursion_limit") or 0)}
+
+    def output(out: dict[str, Any]) -> dict[str, Any]:
+        return {"trials": out.get("trials", []), "stopped": out.get("stopped", [])}
+
+    def func(state: UnitState, config: RunnableConfig) -> dict[str, Any]:
+        token = EXPLORER_WRITER.set(get_stream_writer())
+        try:
+            return output(unit.invoke(state, unit_config(config)))
+        finally:
+            EXPLORER_WRITER.reset(token)
+
+    async def afunc(state: UnitState, config: RunnableConfig) -> dict[str, Any]:
+        token = EXPLORER_WRITER.set(get_stream_writer())
+        try:
+            return output(await unit.ainvoke(state, unit_config(config)))
+        finally:
+            EXPLORER_WRITER.reset(token)
+
+    return RunnableLambda(func, afunc=afunc, name="unit")
+
+
 def _node(
-    afunc: Callable[[UnitState], Awaitable[dict[str, Any]]], name: str
+    afunc: Callable[[UnitState], Coroutine[Any, Any, dict[str, Any]]], name: str
 ) -> RunnableLambda[UnitState, dict[str, Any]]:
     """An async node that also runs in sync graphs (each call gets its own event loop)."""
 
@@ -215,9 +264,21 @@ def _node(
 
 
 def _unit_input(targets: list[str], episodes: list[int]) -> dict[str, Any]:
-    return {"targets": targets, "episodes": episodes, "position": 0, "trial_index": 0,
-            "stm": [], "query": "", "imagine_s": 0.0, "act_started": 0.0, "messages": [],
-            "steps": [], "exemplars": [], "usage": {}, "error": None}
+    return {
+        "targets": targets,
+        "episodes": episodes,
+        "position": 0,
+        "trial_index": 0,
+        "stm": [],
+        "query": "",
+        "imagine_s": 0.0,
+        "act_started": 0.0,
+        "messages": [],
+        "steps": [],
+        "exemplars": [],
+        "usage": {},
+        "error": None,
+    }
 
 
 async def aexplore(
@@ -235,7 +296,8 @@ async def aexplore(
     """Explore ``tools`` and return every trial of them in the store (earlier runs included).
 
     Takes the options of `create_explorer`, plus ``max_concurrency`` (work units at once),
-    ``on_event`` (called with each progress event: trial or episode finished) and ``only``
+    ``on_event`` (called with each event of the ``custom`` stream: ``trial``,
+    ``episode`` and ``budget``, then ``stopped`` once if a budget ended the run) and ``only``
     (names of the tools to explore; all by default). The output directory (``out_dir``, or the
     memory's directory) is locked for the run: a second process gets `RunLockedError`.
 
@@ -258,20 +320,26 @@ async def aexplore(
     if lock:
         lock.acquire()
     try:
-        graph = create_explorer(model, tools, memory=memory, out_dir=out_dir, **options)
+        graph = create_explorer(
+            model, tools, memory=memory, out_dir=out_dir, max_concurrency=max_concurrency, **options
+        )
         runtime: UnitRuntime = graph.ste_runtime  # type: ignore[attr-defined]
         names = list(only) if only else [t.name for t in tools]
-        config = {"max_concurrency": max_concurrency, "recursion_limit": 100}
+        config: RunnableConfig = {"max_concurrency": max_concurrency}
         stopped: list[str] = []
-        async for mode, chunk in graph.astream({"tools": names}, config,  # type: ignore[arg-type]
-                                               stream_mode=["custom", "updates"],
-                                               subgraphs=False):
+        async for mode, chunk in graph.astream(
+            {"tools": names},
+            config,
+            stream_mode=["custom", "updates"],
+            subgraphs=False,
+        ):
+            if not isinstance(chunk, dict):
+                continue
             if mode == "custom" and on_event is not None:
                 on_event(chunk)
             elif mode == "updates":
-                for update in (chunk or {}).values():
-                    stopped += (update or {}).get("stopped", []) if isinstance(update, dict) \
-                        else []
+                for update in chunk.values():
+                    stopped += update.get("stopped", []) if isinstance(update, dict) else []
         if stopped:
             logger.warning("exploration stopped early: %s", stopped[0])
             if on_event is not None:
@@ -303,5 +371,11 @@ def explore(model: BaseChatModel, tools: Sequence[BaseTool], /, **options: Any) 
         return pool.submit(asyncio.run, aexplore(model, tools, **options)).result()
 
 
-__all__ = ["ExploreSettings", "aexplore", "build_unit_graph", "create_explorer", "explore",
-           "validate_tools"]
+__all__ = [
+    "ExploreSettings",
+    "aexplore",
+    "build_unit_graph",
+    "create_explorer",
+    "explore",
+    "validate_tools",
+]

@@ -8,12 +8,15 @@ budget stops the unit cleanly (`stopped`), with every finished trial already per
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import re
 import threading
 import time
-from collections.abc import Mapping, Sequence
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -32,15 +35,22 @@ from langchain_ste.explore.store import TrialStore
 from langchain_ste.policy import BudgetExhausted, BudgetTracker, ToolPolicy
 from langchain_ste.protocol import tool_schemas
 from langchain_ste.redact import Redactor
-from langchain_ste.trial import Step, Trial, trajectory_to_dicts
+from langchain_ste.trial import ErrorKind, Step, Trial, trajectory_to_dicts
 from langchain_ste.verdict import combine, signals
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _TRANSIENT_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
-_TRANSIENT_NAMES = ("RateLimit", "Timeout", "Connection", "ServiceUnavailable", "InternalServer",
-                    "Overloaded", "APIError")
+_TRANSIENT_NAMES = (
+    "RateLimit",
+    "Timeout",
+    "Connection",
+    "ServiceUnavailable",
+    "InternalServer",
+    "Overloaded",
+    "APIError",
+)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -51,8 +61,9 @@ def is_transient(exc: BaseException) -> bool:
         >>> is_transient(RateLimitError()), is_transient(ValueError("bad request"))
         (True, False)
     """
-    status = getattr(exc, "status_code", None) or getattr(getattr(exc, "response", None),
-                                                          "status_code", None)
+    status = getattr(exc, "status_code", None) or getattr(
+        getattr(exc, "response", None), "status_code", None
+    )
     if isinstance(status, int):
         return status in _TRANSIENT_STATUS
     if isinstance(exc, ConnectionError | TimeoutError):
@@ -60,8 +71,26 @@ def is_transient(exc: BaseException) -> bool:
     return any(name in type(exc).__name__ for name in _TRANSIENT_NAMES)
 
 
-DEFAULT_RETRY = RetryPolicy(initial_interval=1.0, backoff_factor=2.0, max_interval=30.0,
-                            max_attempts=4, jitter=True, retry_on=is_transient)
+# LangGraph shows a subgraph's custom events only to ``stream(..., subgraphs=True)``: the unit
+# nodes write theirs to the explorer's own stream, so ``stream_mode="custom"`` alone sees them.
+EXPLORER_WRITER: ContextVar[Callable[[Any], None] | None] = ContextVar(
+    "ste_explorer_writer", default=None
+)
+
+
+def emit(event: dict[str, Any]) -> None:
+    """Put a progress event on the explorer's ``custom`` stream."""
+    (EXPLORER_WRITER.get() or get_stream_writer())(event)
+
+
+DEFAULT_RETRY = RetryPolicy(
+    initial_interval=1.0,
+    backoff_factor=2.0,
+    max_interval=30.0,
+    max_attempts=4,
+    jitter=True,
+    retry_on=is_transient,
+)
 
 
 class ModelCallFailed(RuntimeError):
@@ -83,15 +112,38 @@ class UnitRuntime:
     prompts: Any = default_prompts
     retry: RetryPolicy = DEFAULT_RETRY
     model_name: str = ""
+    max_concurrency: int | None = None
+    seed: int = 0
     _persist_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+        # asyncio semaphores belong to one event loop; sync graphs run each node in its own.
+        self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
         self.by_name: dict[str, BaseTool] = {t.name: t for t in self.tools}
         self.bound = self.model.bind_tools(list(self.tools))
         self.schemas = {s["name"]: s for s in tool_schemas(list(self.tools))}
         self.model_name = self.model_name or _model_name(self.model)
 
     # -- helpers ------------------------------------------------------------------------------
+
+    def _slot(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """A place among the ``max_concurrency`` model calls allowed at once (per event loop)."""
+        if not self.max_concurrency:
+            return contextlib.nullcontext()
+        loop = asyncio.get_running_loop()
+        slot = self._slots.get(loop)
+        if slot is None:
+            slot = self._slots[loop] = asyncio.Semaphore(self.max_concurrency)
+        return slot
+
+    @staticmethod
+    def _stopped(exc: BudgetExhausted, targets: Sequence[str]) -> dict[str, Any]:
+        """End the unit on a used-up budget and say so on the ``custom`` stream."""
+        emit({"event": "budget", "tools": list(targets), "reason": str(exc)})
+        return {"stopped": [str(exc)]}
 
     async def _call(self, runnable: Any, messages: list[BaseMessage], target: str) -> AIMessage:
         """One model call: budget check, retries with backoff and jitter on transient errors."""
@@ -100,14 +152,15 @@ class UnitRuntime:
             self.tracker.check(target)
             self.tracker.charge_model_call(target)
             try:
-                reply = await runnable.ainvoke(messages)
+                async with self._slot():
+                    reply = await runnable.ainvoke(messages)
             except BudgetExhausted:
                 raise
             except Exception as exc:
                 attempt += 1
                 if attempt >= self.retry.max_attempts or not _should_retry(self.retry, exc):
                     raise ModelCallFailed(f"{type(exc).__name__}: {exc}") from exc
-                await asyncio.sleep(_backoff(self.retry, attempt))
+                await asyncio.sleep(_backoff(self.retry, attempt, self.rng))
                 continue
             if not isinstance(reply, AIMessage):
                 reply = AIMessage(content=str(getattr(reply, "content", reply)))
@@ -116,8 +169,9 @@ class UnitRuntime:
             return reply
 
     def _trial_id(self, state: UnitState) -> str:
-        return Trial.make_id(state["targets"], state["episodes"][state["position"]],
-                             state["trial_index"])
+        return Trial.make_id(
+            state["targets"], state["episodes"][state["position"]], state["trial_index"]
+        )
 
     # -- nodes --------------------------------------------------------------------------------
 
@@ -127,13 +181,21 @@ class UnitRuntime:
         while position < len(state["episodes"]):
             episode = state["episodes"][position]
             done = sorted(
-                (t for t in self.store.trials(targets[0])
-                 if t.tools == targets and t.episode == episode),
+                (
+                    t
+                    for t in self.store.trials(targets[0])
+                    if t.tools == targets and t.episode == episode
+                ),
                 key=lambda t: t.index,
             )
             if len(done) < self.settings.trials_per_episode:
-                return _fresh_trial({"position": position, "trial_index": len(done),
-                                     "stm": [t.to_dict() for t in done]})
+                return _fresh_trial(
+                    {
+                        "position": position,
+                        "trial_index": len(done),
+                        "stm": [t.to_dict() for t in done],
+                    }
+                )
             position += 1
         return {"position": position}
 
@@ -143,8 +205,11 @@ class UnitRuntime:
         target = state["targets"][0]
         p = self.prompts
         schema = self.schemas.get(target, {})
-        parts = [p.IMAGINE_SYSTEM.format(target=target, description=_first_sentence(
-            str(schema.get("description", ""))))]
+        parts = [
+            p.IMAGINE_SYSTEM.format(
+                target=target, description=_first_sentence(str(schema.get("description", "")))
+            )
+        ]
         if self.settings.imagine_examples and target in self.by_name:
             examples = imagine_examples(self.by_name[target], 2)
             parts.append(p.IMAGINE_EXAMPLES.format(examples="\n".join(f"- {e}" for e in examples)))
@@ -153,36 +218,48 @@ class UnitRuntime:
             parts.append(p.IMAGINE_PAST.format(queries="\n".join(f"- {q}" for q in past)))
         if state["stm"]:
             parts.append(p.IMAGINE_SHORT_TERM.format(trials=_summarise(state["stm"])))
-        messages: list[BaseMessage] = [SystemMessage("\n\n".join(parts)),
-                                       HumanMessage(p.IMAGINE_HUMAN)]
+        messages: list[BaseMessage] = [
+            SystemMessage("\n\n".join(parts)),
+            HumanMessage(p.IMAGINE_HUMAN),
+        ]
         try:
             reply = await self._call(self.model, messages, target)
         except BudgetExhausted as exc:
-            return {"stopped": [str(exc)]}
+            return self._stopped(exc, state["targets"])
         except ModelCallFailed as exc:
             return {"error": f"imagine failed: {exc}", "imagine_s": time.perf_counter() - started}
         query = clean_query(reply.text)
         usage = _add_usage({}, reply)
         if not query:
-            return {"error": "imagine produced no request", "usage": usage,
-                    "imagine_s": time.perf_counter() - started}
-        return {"query": query, "usage": usage, "imagine_s": time.perf_counter() - started,
-                "act_started": time.perf_counter()}
+            return {
+                "error": "imagine produced no request",
+                "usage": usage,
+                "imagine_s": time.perf_counter() - started,
+            }
+        return {
+            "query": query,
+            "usage": usage,
+            "imagine_s": time.perf_counter() - started,
+            "act_started": time.perf_counter(),
+        }
 
     async def act(self, state: UnitState) -> dict[str, Any]:
         """One model turn with the tools bound (the first turn builds the conversation)."""
-        messages = list(state["messages"])
+        messages: list[BaseMessage] = list(state["messages"])
         exemplars = list(state["exemplars"])
         if not messages:
             messages, exemplars = self._opening(state)
         try:
             reply = await self._call(self.bound, messages, state["targets"][0])
         except BudgetExhausted as exc:
-            return {"stopped": [str(exc)]}
+            return self._stopped(exc, state["targets"])
         except ModelCallFailed as exc:
             return {"messages": messages, "exemplars": exemplars, "error": f"act failed: {exc}"}
-        return {"messages": [*messages, reply], "exemplars": exemplars,
-                "usage": _add_usage(state["usage"], reply)}
+        return {
+            "messages": [*messages, reply],
+            "exemplars": exemplars,
+            "usage": _add_usage(state["usage"], reply),
+        }
 
     def _opening(self, state: UnitState) -> tuple[list[BaseMessage], list[str]]:
         system = self.prompts.ACT_SYSTEM
@@ -191,9 +268,13 @@ class UnitRuntime:
         target = self.by_name.get(state["targets"][0])
         if self.settings.demonstrations and target is not None:
             searchable = self.store if hasattr(self.store, "search") else None
-            demos = act_demonstrations(target, state["query"], searchable,  # type: ignore[arg-type]
-                                       k=self.settings.demonstrations_k,
-                                       exclude_ids={self._trial_id(state)})
+            demos = act_demonstrations(
+                target,
+                state["query"],
+                searchable,  # type: ignore[arg-type]
+                k=self.settings.demonstrations_k,
+                exclude_ids={self._trial_id(state)},
+            )
             for demo in demos:
                 demo_messages.extend(demo.messages)
                 ids.append(demo.id)
@@ -211,27 +292,49 @@ class UnitRuntime:
         for call in reply.tool_calls:
             if len(steps) >= self.settings.max_steps:
                 error = f"step limit of {self.settings.max_steps} tool calls reached"
-                messages.append(ToolMessage(f"Error: {error}", tool_call_id=call["id"] or "",
-                                            name=call["name"], status="error"))
+                messages.append(
+                    ToolMessage(
+                        f"Error: {error}",
+                        tool_call_id=call["id"] or "",
+                        name=call["name"],
+                        status="error",
+                    )
+                )
                 continue
             try:
                 self.tracker.check(target)
             except BudgetExhausted as exc:
-                return {"stopped": [str(exc)]}
+                return self._stopped(exc, state["targets"])
             self.tracker.charge_tool_call(target)
-            tool_message, step = await execute_tool_call(call, self.by_name, self.policy,
-                                                         emulator=self.emulator or self.model)
+            tool_message, step = await execute_tool_call(
+                call, self.by_name, self.policy, emulator=self.emulator or self.model
+            )
             messages.append(tool_message)
             steps.append(step.to_dict())
         for bad in reply.invalid_tool_calls:
             error = bad.get("error") or "malformed tool call"
-            kind = "unknown_tool" if str(error).startswith("unknown tool") else "parse_error"
-            steps.append(Step(tool=bad.get("name") or "", args={}, call_id=bad.get("id") or "",
-                              output=str(bad.get("args") or ""), status="error",
-                              error_kind=kind, error=str(error)).to_dict())
+            kind: ErrorKind = (
+                "unknown_tool" if str(error).startswith("unknown tool") else "parse_error"
+            )
+            steps.append(
+                Step(
+                    tool=bad.get("name") or "",
+                    args={},
+                    call_id=bad.get("id") or "",
+                    output=str(bad.get("args") or ""),
+                    status="error",
+                    error_kind=kind,
+                    error=str(error),
+                ).to_dict()
+            )
         if reply.invalid_tool_calls:
-            messages.append(HumanMessage(self.prompts.PARSE_ERROR_FEEDBACK.format(
-                error=reply.invalid_tool_calls[0].get("error"))))
+            messages.append(
+                HumanMessage(
+                    self.prompts.PARSE_ERROR_FEEDBACK.format(
+                        error=reply.invalid_tool_calls[0].get("error")
+                    )
+                )
+            )
         return {"messages": messages, "steps": steps}
 
     async def reflect(self, state: UnitState) -> dict[str, Any]:
@@ -247,8 +350,11 @@ class UnitRuntime:
         if not error and state["query"]:
             transcript = _transcript(steps) or "(no tool was called)"
             messages: list[BaseMessage] = [
-                SystemMessage(self.prompts.REFLECT_SYSTEM.format(
-                    query=state["query"], transcript=transcript, answer=final or "(none)")),
+                SystemMessage(
+                    self.prompts.REFLECT_SYSTEM.format(
+                        query=state["query"], transcript=transcript, answer=final or "(none)"
+                    )
+                ),
                 HumanMessage(self.prompts.REFLECT_HUMAN),
             ]
             try:
@@ -256,38 +362,63 @@ class UnitRuntime:
                 model_verdict, lesson = parse_reflection(reply.text)
                 usage = _add_usage(usage, reply)
             except BudgetExhausted as exc:
-                return {"stopped": [str(exc)]}
+                return self._stopped(exc, state["targets"])
             except ModelCallFailed as exc:
                 error = f"reflect failed: {exc}"
         sig = signals(steps, final, model_verdict=model_verdict, targets=targets)
         now = time.perf_counter()
         act_s = (started - state["act_started"]) if state["act_started"] else 0.0
         trial = Trial(
-            trial_id=self._trial_id(state), tools=list(targets),
-            episode=state["episodes"][state["position"]], index=state["trial_index"],
-            query=state["query"], messages=trajectory_to_dicts(trajectory), steps=steps,
-            final_answer=final, success=not error and combine(sig, self.settings.verdict_mode),
-            lesson=lesson, signals=sig, emulated=any(s.status == "emulated" for s in steps),
-            exemplars=list(state["exemplars"]), model=self.model_name, usage=usage,
-            timings={"imagine_s": state["imagine_s"], "act_s": act_s,
-                     "reflect_s": now - started, "total_s": state["imagine_s"] + act_s +
-                     (now - started)},
+            trial_id=self._trial_id(state),
+            tools=list(targets),
+            episode=state["episodes"][state["position"]],
+            index=state["trial_index"],
+            query=state["query"],
+            messages=trajectory_to_dicts(trajectory),
+            steps=steps,
+            final_answer=final,
+            success=not error and combine(sig, self.settings.verdict_mode),
+            lesson=lesson,
+            signals=sig,
+            emulated=any(s.status == "emulated" for s in steps),
+            exemplars=list(state["exemplars"]),
+            model=self.model_name,
+            usage=usage,
+            timings={
+                "imagine_s": state["imagine_s"],
+                "act_s": act_s,
+                "reflect_s": now - started,
+                "total_s": state["imagine_s"] + act_s + (now - started),
+            },
             error=error,
         )
         if self.redactor is not None:
             trial = self.redactor.redact_trial(trial)
         await asyncio.to_thread(self._persist, trial)
-        get_stream_writer()({"event": "trial", "trial_id": trial.trial_id, "tools": targets,
-                             "success": trial.success, "error": trial.error})
+        emit(
+            {
+                "event": "trial",
+                "trial_id": trial.trial_id,
+                "tools": targets,
+                "success": trial.success,
+                "error": trial.error,
+            }
+        )
         update: dict[str, Any] = {"trials": [trial.to_dict()]}
         if state["trial_index"] + 1 < self.settings.trials_per_episode:
-            update.update(_fresh_trial({"trial_index": state["trial_index"] + 1,
-                                        "stm": [*state["stm"], trial.to_dict()]}))
+            update.update(
+                _fresh_trial(
+                    {
+                        "trial_index": state["trial_index"] + 1,
+                        "stm": [*state["stm"], trial.to_dict()],
+                    }
+                )
+            )
         else:
-            get_stream_writer()({"event": "episode", "tools": targets,
-                                 "episode": trial.episode})
-            update.update(_fresh_trial({"position": state["position"] + 1, "trial_index": 0,
-                                        "stm": []}))
+            emit({"event": "episode", "tools": targets, "episode": trial.episode})
+            update.update(
+                _fresh_trial({"position": state["position"] + 1, "trial_index": 0, "stm": []})
+            )
         return update
 
     def _persist(self, trial: Trial) -> None:
@@ -313,8 +444,11 @@ class UnitRuntime:
         if state["error"] or not isinstance(last, AIMessage):
             return "reflect"
         wants_tools = bool(last.tool_calls or last.invalid_tool_calls)
-        return "execute" if wants_tools and len(state["steps"]) < self.settings.max_steps \
+        return (
+            "execute"
+            if wants_tools and len(state["steps"]) < self.settings.max_steps
             else "reflect"
+        )
 
     def after_execute(self, state: UnitState) -> str:
         if state.get("stopped"):
@@ -335,8 +469,17 @@ def _first_sentence(text: str) -> str:
 
 
 def _fresh_trial(update: dict[str, Any]) -> dict[str, Any]:
-    return {"query": "", "messages": [], "steps": [], "exemplars": [], "usage": {},
-            "error": None, "imagine_s": 0.0, "act_started": 0.0, **update}
+    return {
+        "query": "",
+        "messages": [],
+        "steps": [],
+        "exemplars": [],
+        "usage": {},
+        "error": None,
+        "imagine_s": 0.0,
+        "act_started": 0.0,
+        **update,
+    }
 
 
 def _should_retry(policy: RetryPolicy, exc: Exception) -> bool:
@@ -348,9 +491,11 @@ def _should_retry(policy: RetryPolicy, exc: Exception) -> bool:
     return bool(retry_on(exc))
 
 
-def _backoff(policy: RetryPolicy, attempt: int) -> float:
-    delay = min(policy.max_interval, policy.initial_interval * policy.backoff_factor ** (attempt - 1))
-    return delay + (random.uniform(0, 1) if policy.jitter else 0.0)
+def _backoff(policy: RetryPolicy, attempt: int, rng: random.Random) -> float:
+    delay = min(
+        policy.max_interval, policy.initial_interval * policy.backoff_factor ** (attempt - 1)
+    )
+    return delay + (rng.uniform(0, 1) if policy.jitter else 0.0)
 
 
 def _model_name(model: BaseChatModel) -> str:
@@ -399,8 +544,11 @@ def clean_query(text: str) -> str:
     return ""
 
 
-_VERDICT = re.compile(r"verdict\s*[:=-]\s*\**\s*(yes|no|true|false|solved|unsolved|correct|"
-                      r"incorrect|success|failure|fail)", re.IGNORECASE)
+_VERDICT = re.compile(
+    r"verdict\s*[:=-]\s*\**\s*(yes|no|true|false|solved|unsolved|correct|"
+    r"incorrect|success|failure|fail)",
+    re.IGNORECASE,
+)
 _LESSON = re.compile(r"lesson\s*[:=-]\s*(.+)", re.IGNORECASE | re.DOTALL)
 
 
@@ -463,8 +611,8 @@ def _summarise(trials: Sequence[Mapping[str, Any]]) -> str:
         transcript = _transcript(trial.steps)
         if transcript:
             lines.append("   " + transcript.replace("\n", "\n   "))
-        lines.append(f"   Solved: {'yes' if trial.success else 'no'}."
-                     + (f" Lesson: {trial.lesson}" if trial.lesson else ""))
+        lines.append(
+            f"   Solved: {'yes' if trial.success else 'no'}."
+            + (f" Lesson: {trial.lesson}" if trial.lesson else "")
+        )
     return "\n".join(lines)
-
-

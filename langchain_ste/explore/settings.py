@@ -48,7 +48,10 @@ class ExploreSettings:
 PRESETS: dict[str, ExploreSettings] = {
     "paper": ExploreSettings(),
     "small-model": ExploreSettings(
-        episodes_per_tool=2, trials_per_episode=2, max_steps=2, demonstrations=True,
+        episodes_per_tool=2,
+        trials_per_episode=2,
+        max_steps=2,
+        demonstrations=True,
         verdict_mode="grounded",
     ),
 }

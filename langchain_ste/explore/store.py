@@ -58,13 +58,21 @@ class ListStore:
         return [t.query for t in ordered[:limit]]
 
     def search(
-        self, query: str, k: int = 3, *, tools: Sequence[str] | None = None,
-        only_successful: bool = True, diverse: bool = True, exclude_ids: Collection[str] = (),
+        self,
+        query: str,
+        k: int = 3,
+        *,
+        tools: Sequence[str] | None = None,
+        only_successful: bool = True,
+        diverse: bool = True,
+        exclude_ids: Collection[str] = (),
     ) -> list[Trial]:
         """Most recent matching trials (no embeddings here: order is recency, not similarity)."""
         found = [
-            t for t in reversed(list(self._trials.values()))
-            if (not tools or set(tools) & set(t.tools)) and (t.success or not only_successful)
+            t
+            for t in reversed(list(self._trials.values()))
+            if (not tools or set(tools) & set(t.tools))
+            and (t.success or not only_successful)
             and t.trial_id not in exclude_ids
         ]
         return found[:k]

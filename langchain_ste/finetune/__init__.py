@@ -1,34 +1,47 @@
-"""Fine-tuning: trials -> SFT dataset -> LoRA adapter, with experience replay across rounds."""
+"""Fine-tuning: trials -> SFT dataset -> LoRA adapter, with experience replay across rounds.
+
+torch, transformers and peft load only when training is used (`train_lora`, `merge_adapter`,
+`train_rounds`); building and exporting datasets needs none of them.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from langchain_ste.finetune.dataset import (
     DatasetStats,
     build_sft_records,
+    export_dataset,
+    infer_tool_schemas,
     read_jsonl,
     split,
+    supports_native_tools,
     trial_to_record,
     write_jsonl,
 )
-from langchain_ste.finetune.replay import replay_mix
+from langchain_ste.finetune.replay import replay_mix, train_rounds
 
 __all__ = [
     "DatasetStats",
+    "TrainReport",
     "build_sft_records",
+    "export_dataset",
+    "infer_tool_schemas",
     "merge_adapter",
     "read_jsonl",
     "replay_mix",
     "split",
+    "supports_native_tools",
     "train_lora",
+    "train_rounds",
     "trial_to_record",
     "write_jsonl",
 ]
 
 
-def __getattr__(name: str) -> object:
-    # torch and peft load only when training is used
-    if name in ("train_lora", "merge_adapter", "TrainReport"):
+def __getattr__(name: str) -> Any:
+    if name in ("train_lora", "merge_adapter", "TrainReport", "tokenize_record"):
         from langchain_ste.finetune import lora
 
         return getattr(lora, name)
-    raise AttributeError(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

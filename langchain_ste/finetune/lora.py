@@ -6,8 +6,12 @@ computed from the chat template turn by turn, and on these CPUs the extra machin
 slower (NOTES: 2.4 s/step for SFTTrainer vs 1.6 s/step for a plain loop). `Trainer` still gives
 gradient accumulation, seeding, bf16 on GPUs, a progress bar and logs.
 
-Length bucketing (``bucket=True``) sorts examples into batches of similar length so padding does
-not waste compute; ``packing=True`` concatenates examples into full-length sequences instead.
+Length bucketing (``bucket=True``, the default) batches examples of similar length together so
+padding does not waste compute; ``packing=True`` concatenates examples into sequences of up to
+``max_length`` tokens instead (no padding at all; attention then spans neighbouring examples, as
+in TRL's classic packing). Records longer than ``max_length`` are skipped and counted, never
+truncated. The adapter folder holds ``adapter_config.json`` (with the base model id in
+``base_model_name_or_path``, checked when it is loaded), the tokenizer and ``train_report.json``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import json
 import logging
 import os
 import resource
+import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -41,7 +46,9 @@ class TrainReport:
     tokens_per_s: float = 0.0
     peak_rss_mb: float = 0.0
     device: str = "cpu"
+    peak_gpu_mb: float = 0.0
     skipped: dict[str, int] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 def tokenize_record(
@@ -49,29 +56,57 @@ def tokenize_record(
 ) -> dict[str, list[int]] | None:
     """Token ids and labels for one chat record; only assistant turns carry labels.
 
+    Each assistant turn is located by rendering the conversation up to it with the tokenizer's
+    chat template (prompts for the next turn with ``add_generation_prompt``), so the labels cover
+    exactly what the model must generate: the turn's text and its end-of-turn tokens. Records
+    with ``tools`` (native format) pass them to the template.
+
     Returns None when the record is longer than ``max_length`` (the caller counts it).
 
+    Raises:
+        ValueError: the chat template renders a prefix of the conversation differently from the
+            whole (the turns cannot be masked).
+
     Example:
-        >>> from transformers import AutoTokenizer  # doctest: +SKIP
+        >>> class CharTokenizer:  # one token per character, a tiny chat template
+        ...     def apply_chat_template(self, messages, tokenize=False,
+        ...                             add_generation_prompt=False, **kwargs):
+        ...         text = "".join(f"<{m['role']}>{m['content']}</>" for m in messages)
+        ...         return text + ("<assistant>" if add_generation_prompt else "")
+        ...     def __call__(self, text, add_special_tokens=False):
+        ...         return {"input_ids": [ord(c) for c in text]}
+        >>> record = {"messages": [{"role": "user", "content": "hi"},
+        ...                        {"role": "assistant", "content": "yo"}]}
+        >>> out = tokenize_record(record, CharTokenizer())
+        >>> "".join(chr(i) for i, label in zip(out["input_ids"], out["labels"]) if label != -100)
+        'yo</>'
+        >>> tokenize_record(record, CharTokenizer(), max_length=5) is None
+        True
     """
     messages = record["messages"]
+    extra = {"tools": record["tools"]} if record.get("tools") else {}
     ids: list[int] = []
     labels: list[int] = []
     previous = ""
     for i, message in enumerate(messages):
         is_assistant = message["role"] == "assistant"
         if is_assistant:
-            head = str(tokenizer.apply_chat_template(messages[:i], tokenize=False,
-                                                     add_generation_prompt=True))
-            piece = head[len(previous):]
+            head = str(
+                tokenizer.apply_chat_template(
+                    messages[:i], tokenize=False, add_generation_prompt=True, **extra
+                )
+            )
+            if not head.startswith(previous):
+                raise ValueError("the chat template is not prefix-stable; cannot mask turns")
+            piece = head[len(previous) :]
             piece_ids = tokenizer(piece, add_special_tokens=False)["input_ids"]
             ids += piece_ids
             labels += [IGNORE] * len(piece_ids)
             previous = head
-        text = str(tokenizer.apply_chat_template(messages[: i + 1], tokenize=False))
+        text = str(tokenizer.apply_chat_template(messages[: i + 1], tokenize=False, **extra))
         if not text.startswith(previous):
             raise ValueError("the chat template is not prefix-stable; cannot mask turns")
-        piece_ids = tokenizer(text[len(previous):], add_special_tokens=False)["input_ids"]
+        piece_ids = tokenizer(text[len(previous) :], add_special_tokens=False)["input_ids"]
         ids += piece_ids
         labels += piece_ids if is_assistant else [IGNORE] * len(piece_ids)
         previous = text
@@ -80,23 +115,35 @@ def tokenize_record(
     return {"input_ids": ids, "labels": labels}
 
 
-def _pack(examples: list[dict[str, list[int]]], length: int) -> list[dict[str, list[int]]]:
+def pack_examples(
+    examples: Sequence[dict[str, list[int]]], length: int
+) -> list[dict[str, list[int]]]:
+    """Concatenate tokenised examples, in order, into sequences of at most ``length`` tokens.
+
+    Example:
+        >>> ex = [{"input_ids": [1] * n, "labels": [1] * n} for n in (3, 4, 2, 5)]
+        >>> [len(p["input_ids"]) for p in pack_examples(ex, 8)]
+        [7, 7]
+    """
     packed: list[dict[str, list[int]]] = []
     cur: dict[str, list[int]] = {"input_ids": [], "labels": []}
     for ex in examples:
         if cur["input_ids"] and len(cur["input_ids"]) + len(ex["input_ids"]) > length:
             packed.append(cur)
             cur = {"input_ids": [], "labels": []}
-        cur["input_ids"] += ex["input_ids"]
-        cur["labels"] += ex["labels"]
+        cur["input_ids"] = cur["input_ids"] + ex["input_ids"]
+        cur["labels"] = cur["labels"] + ex["labels"]
     if cur["input_ids"]:
         packed.append(cur)
     return packed
 
 
 class _Collator:
+    """Pads a batch (labels with -100) and counts the real tokens it has seen."""
+
     def __init__(self, pad_id: int) -> None:
         self.pad_id = pad_id
+        self.tokens = 0
 
     def __call__(self, batch: list[dict[str, list[int]]]) -> dict[str, Any]:
         import torch
@@ -105,8 +152,12 @@ class _Collator:
         ids = [b["input_ids"] + [self.pad_id] * (width - len(b["input_ids"])) for b in batch]
         labels = [b["labels"] + [IGNORE] * (width - len(b["labels"])) for b in batch]
         mask = [[1] * len(b["input_ids"]) + [0] * (width - len(b["input_ids"])) for b in batch]
-        return {"input_ids": torch.tensor(ids), "labels": torch.tensor(labels),
-                "attention_mask": torch.tensor(mask)}
+        self.tokens += sum(len(b["input_ids"]) for b in batch)
+        return {
+            "input_ids": torch.tensor(ids),
+            "labels": torch.tensor(labels),
+            "attention_mask": torch.tensor(mask),
+        }
 
 
 def train_lora(
@@ -116,7 +167,7 @@ def train_lora(
     base: str = "local",
     model: Any = None,
     tokenizer: Any = None,
-    adapter: str | None = None,
+    adapter: str | os.PathLike[str] | None = None,
     r: int = 8,
     alpha: int = 16,
     dropout: float = 0.05,
@@ -131,6 +182,7 @@ def train_lora(
     bucket: bool = True,
     seed: int = 0,
     device: str | None = None,
+    bf16: bool | None = None,
     progress: bool = True,
 ) -> TrainReport:
     """Train a LoRA adapter on chat records (from `build_sft_records`) and save it.
@@ -139,7 +191,8 @@ def train_lora(
         records: ``{"messages": [...]}`` records in the model's format.
         out_dir: where the adapter and ``train_report.json`` go.
         base: the base model spec for `load_hf_model` (``"local"`` = embedded SmolLM2).
-        model: an already loaded base model (instead of ``base``), e.g. a tiny test model.
+        model: an already loaded base model (instead of ``base``), e.g. a tiny test model. LoRA
+            layers are injected into it in place: pass a fresh model per call.
         tokenizer: its tokenizer (with ``model``).
         adapter: continue training this adapter (continual learning) instead of a new one.
         r: LoRA rank.
@@ -150,35 +203,43 @@ def train_lora(
         max_steps: optimisation steps.
         lr: learning rate.
         batch_size: examples per device batch.
-        grad_accum: gradient accumulation steps.
+        grad_accum: gradient accumulation steps (the loss is averaged over all labelled tokens
+            of the accumulated batch).
         max_length: longer examples are skipped and counted, never truncated.
         packing: concatenate examples into sequences of up to ``max_length`` tokens.
-        bucket: batch examples of similar length together.
-        seed: seed for everything random.
-        device: ``"cpu"``, ``"cuda"``... (default: best available).
+        bucket: batch examples of similar length together (when not packing).
+        seed: seed for everything random (initialisation, order, dropout).
+        device: ``"cpu"``, ``"cuda"``... (default: best available, see `pick_device`).
+        bf16: mixed precision in bf16 (default: on CUDA devices that support it).
         progress: show a progress bar.
 
     Raises:
         ValueError: no records, or every record is longer than ``max_length``.
+        AdapterMismatchError: ``adapter`` was trained on another base model.
 
     Example:
         >>> report = train_lora(records, out_dir="adapter", max_steps=20)  # doctest: +SKIP
+        >>> report.loss_curve[0] > report.loss_curve[-1]  # doctest: +SKIP
+        True
     """
     import torch
-    from peft import LoraConfig, PeftModel, get_peft_model
     from transformers import TrainingArguments, set_seed
 
     from langchain_ste.local_model import _load_fresh, pick_device
 
     if not records:
-        raise ValueError("no training records")
+        raise ValueError("no training records: build them with build_sft_records(trials)")
     set_seed(seed)
     device = pick_device(device)
     if model is None:
         # fp32 master weights on CPU; bf16 where the accelerator supports it
-        model, tokenizer = _load_fresh(base, device=device,
-                                       dtype=None if device.startswith("cuda") else "float32")
-    assert tokenizer is not None
+        model, tokenizer = _load_fresh(
+            base, device=device, dtype=None if device.startswith("cuda") else "float32"
+        )
+    elif tokenizer is None:
+        raise ValueError("pass the model's tokenizer with `model=`")
+    else:
+        model.to(device)
     examples, skipped = [], 0
     for record in records:
         tokens = tokenize_record(record, tokenizer, max_length)
@@ -187,78 +248,193 @@ def train_lora(
         else:
             examples.append(tokens)
     if not examples:
-        raise ValueError(f"all {len(records)} records are longer than max_length={max_length}")
+        raise ValueError(
+            f"all {len(records)} records are longer than max_length={max_length} "
+            "tokens: raise max_length or export shorter trials"
+        )
     if skipped:
-        logger.warning("skipped %d records longer than %d tokens", skipped, max_length)
+        logger.warning(
+            "skipped %d of %d records longer than %d tokens", skipped, len(records), max_length
+        )
+    n_records = len(examples)
     if packing:
-        examples = _pack(examples, max_length)
-    if adapter:
-        peft_model = PeftModel.from_pretrained(model, adapter, is_trainable=True)
-    else:
-        config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout,
-                            target_modules=list(target_modules), task_type="CAUSAL_LM")
-        peft_model = get_peft_model(model, config)
-    bf16 = device.startswith("cuda") and torch.cuda.is_bf16_supported()
+        examples = pack_examples(examples, max_length)
+    peft_model = _peft_model(
+        model, adapter, r=r, alpha=alpha, dropout=dropout, target_modules=target_modules
+    )
+    if bf16 is None:
+        bf16 = device.startswith("cuda") and torch.cuda.is_bf16_supported()
     args = TrainingArguments(
-        output_dir=str(Path(out_dir) / "checkpoints"), per_device_train_batch_size=batch_size,
-        gradient_accumulation_steps=grad_accum, learning_rate=lr, num_train_epochs=epochs,
-        max_steps=max_steps if max_steps is not None else -1, logging_steps=1,
-        save_strategy="no", report_to=[], seed=seed, data_seed=seed, bf16=bf16,
-        use_cpu=device == "cpu", disable_tqdm=not progress, remove_unused_columns=False,
+        output_dir=str(Path(out_dir) / "checkpoints"),
+        per_device_train_batch_size=batch_size,
+        gradient_accumulation_steps=grad_accum,
+        learning_rate=lr,
+        num_train_epochs=epochs,
+        max_steps=max_steps if max_steps is not None else -1,
+        logging_steps=1,
+        save_strategy="no",
+        report_to=[],
+        seed=seed,
+        data_seed=seed,
+        bf16=bf16,
+        use_cpu=device == "cpu",
+        disable_tqdm=not progress,
+        remove_unused_columns=False,
         train_sampling_strategy="group_by_length" if bucket and not packing else "random",
         dataloader_pin_memory=False,
     )
+    collator = _Collator(
+        tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    )
     trainer = _trainer_class()(
-        model=peft_model, args=args, train_dataset=_ListDataset(examples),
-        data_collator=_Collator(tokenizer.pad_token_id or tokenizer.eos_token_id))
+        model=peft_model, args=args, train_dataset=_ListDataset(examples), data_collator=collator
+    )
+    if not progress:
+        from transformers import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)  # it prints every log line when tqdm is off
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
     started = time.perf_counter()
     trainer.train()
     seconds = time.perf_counter() - started
     steps = trainer.state.global_step
-    per_step = batch_size * grad_accum
-    tokens = sum(len(e["input_ids"]) for e in examples)
-    epochs_done = steps * per_step / max(len(examples), 1)
     out = Path(out_dir)
     peft_model.save_pretrained(out, save_embedding_layers=False)
     tokenizer.save_pretrained(out)
     report = TrainReport(
-        base_model=str(getattr(model, "name_or_path", base)), adapter_dir=str(out),
-        examples=len(examples), steps=steps, epochs=round(epochs_done, 3),
-        loss_curve=[float(h["loss"]) for h in trainer.state.log_history if "loss" in h],
-        train_tokens=int(tokens * epochs_done), seconds=round(seconds, 2),
-        tokens_per_s=round(tokens * epochs_done / seconds, 1) if seconds else 0.0,
+        base_model=_base_id(peft_model, base),
+        adapter_dir=str(out),
+        examples=n_records,
+        steps=steps,
+        epochs=round(steps * batch_size * grad_accum / max(len(examples), 1), 3),
+        loss_curve=[round(float(h["loss"]), 4) for h in trainer.state.log_history if "loss" in h],
+        train_tokens=collator.tokens,
+        seconds=round(seconds, 2),
+        tokens_per_s=round(collator.tokens / seconds, 1) if seconds else 0.0,
         peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        device=device, skipped={"longer than max_length": skipped} if skipped else {},
+        peak_gpu_mb=round(torch.cuda.max_memory_allocated() / 2**20, 1)
+        if device.startswith("cuda")
+        else 0.0,
+        device=device,
+        skipped={"longer than max_length": skipped} if skipped else {},
+        settings={
+            "r": r,
+            "alpha": alpha,
+            "dropout": dropout,
+            "lr": lr,
+            "batch_size": batch_size,
+            "grad_accum": grad_accum,
+            "max_length": max_length,
+            "packing": packing,
+            "bucket": bucket,
+            "seed": seed,
+            "bf16": bf16,
+            "target_modules": list(target_modules),
+            "continued_from": str(adapter) if adapter else None,
+        },
     )
     (out / "train_report.json").write_text(json.dumps(asdict(report), indent=2))
+    shutil.rmtree(out / "checkpoints", ignore_errors=True)
     return report
 
 
-def assistant_only_loss(model: Any, batch: dict[str, Any]) -> Any:
+def _base_id(model: Any, fallback: str) -> str:
+    config = getattr(model, "peft_config", {}).get("default")
+    return str(getattr(config, "base_model_name_or_path", None) or fallback)
+
+
+def _peft_model(
+    model: Any,
+    adapter: str | os.PathLike[str] | None,
+    *,
+    r: int,
+    alpha: int,
+    dropout: float,
+    target_modules: Sequence[str],
+) -> Any:
+    """A new LoRA adapter on ``model``, or ``adapter`` loaded trainable (checked for its base)."""
+    from peft import LoraConfig, PeftModel, get_peft_model
+
+    from langchain_ste.local_model import AdapterMismatchError
+
+    if adapter is None:
+        config = LoraConfig(
+            r=r,
+            lora_alpha=alpha,
+            lora_dropout=dropout,
+            target_modules=list(target_modules),
+            task_type="CAUSAL_LM",
+        )
+        return get_peft_model(model, config)
+    config_path = Path(adapter) / "adapter_config.json"
+    if not config_path.is_file():
+        raise FileNotFoundError(f"{adapter} is not a LoRA adapter folder (no adapter_config.json)")
+    trained_on = json.loads(config_path.read_text()).get("base_model_name_or_path")
+    base_id = getattr(model, "name_or_path", None)
+    if trained_on and base_id and trained_on != base_id:
+        raise AdapterMismatchError(
+            f"adapter {adapter} was trained on {trained_on!r}, not on "
+            f"{base_id!r}: continue it on the base it was trained on"
+        )
+    try:
+        return PeftModel.from_pretrained(model, str(adapter), is_trainable=True)
+    except RuntimeError as exc:  # same names, other shapes: another architecture
+        raise AdapterMismatchError(f"adapter {adapter} does not fit {base_id!r}: {exc}") from exc
+
+
+def assistant_only_loss(model: Any, batch: dict[str, Any], num_items: Any = None) -> Any:
     """Causal-LM loss computed from the labelled positions only.
 
     The vocabulary projection (49k x 576 for SmolLM2) runs only where a label exists, i.e. on the
     assistant turns, not on the long tool-rendering prompt: same loss as the model's own, much
-    less compute and memory.
+    less compute and memory. With ``num_items`` (the labelled tokens of the whole accumulated
+    batch) the summed loss is divided by it, so gradient accumulation averages correctly.
+
+    Example:
+        >>> import torch
+        >>> from transformers import LlamaConfig, LlamaForCausalLM
+        >>> _ = torch.manual_seed(0)
+        >>> tiny = LlamaForCausalLM(LlamaConfig(vocab_size=32, hidden_size=16,
+        ...     intermediate_size=32, num_hidden_layers=1, num_attention_heads=2))
+        >>> ids = torch.tensor([[1, 2, 3, 4]])
+        >>> labels = torch.tensor([[-100, -100, 3, 4]])
+        >>> batch = {"input_ids": ids, "labels": labels, "attention_mask": torch.ones_like(ids)}
+        >>> mine = assistant_only_loss(tiny, batch)
+        >>> torch.allclose(mine, tiny(input_ids=ids, labels=labels).loss)
+        True
     """
     import torch.nn.functional as F
 
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    hidden = base.model(input_ids=batch["input_ids"],
-                        attention_mask=batch["attention_mask"]).last_hidden_state
+    hidden = base.model(
+        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+    ).last_hidden_state
     labels = batch["labels"][:, 1:]
     keep = labels != IGNORE
     logits = base.lm_head(hidden[:, :-1][keep])
-    return F.cross_entropy(logits.float(), labels[keep])
+    if num_items is None:
+        return F.cross_entropy(logits.float(), labels[keep])
+    total = F.cross_entropy(logits.float(), labels[keep], reduction="sum")
+    return total / num_items
 
 
 def _trainer_class() -> Any:
     from transformers import Trainer
 
     class AssistantOnlyTrainer(Trainer):
-        def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False,
-                         num_items_in_batch: Any = None) -> Any:
-            loss = assistant_only_loss(model, inputs)
+        def compute_loss(
+            self,
+            model: Any,
+            inputs: dict[str, Any],
+            return_outputs: bool = False,
+            num_items_in_batch: Any = None,
+        ) -> Any:
+            if not self.model_accepts_loss_kwargs:
+                num_items_in_batch = None  # the Trainer then averages over accumulation itself
+            elif num_items_in_batch is not None:
+                num_items_in_batch = num_items_in_batch.to(inputs["labels"].device)
+            loss = assistant_only_loss(model, inputs, num_items_in_batch)
             return (loss, None) if return_outputs else loss
 
     return AssistantOnlyTrainer
@@ -277,20 +453,43 @@ class _ListDataset:
         return self.items[i]
 
 
-def merge_adapter(adapter_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str],
-                  base: str = "local") -> Path:
-    """Merge a LoRA adapter into its base model and save a full model folder.
+def merge_adapter(
+    adapter_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    base: str | None = None,
+) -> Path:
+    """Merge a LoRA adapter into its base model and save a full model folder (bf16).
 
-    The folder loads like any model: ``load_chat_model(str(out_dir))``.
+    The base defaults to the one recorded in the adapter (the embedded model for adapters trained
+    on it). The folder loads like any model: ``load_chat_model(str(out_dir))``.
+
+    Raises:
+        FileNotFoundError: ``adapter_dir`` is not an adapter folder.
+        AdapterMismatchError: ``base`` is not the model the adapter was trained on.
+
+    Example:
+        >>> merge_adapter("out/adapter", "out/merged")  # doctest: +SKIP
+        PosixPath('out/merged')
     """
-    from langchain_ste.local_model import _load_fresh
+    import torch
 
-    model, tokenizer = _load_fresh(base, device="cpu", adapter=str(adapter_dir))
+    from langchain_ste.local_model import SMOLLM2_ID, _load_fresh
+
+    config_path = Path(adapter_dir) / "adapter_config.json"
+    if not config_path.is_file():
+        raise FileNotFoundError(
+            f"{adapter_dir} is not a LoRA adapter folder (no adapter_config.json)"
+        )
+    if base is None:
+        trained_on = json.loads(config_path.read_text()).get("base_model_name_or_path")
+        base = "local" if trained_on in (None, SMOLLM2_ID) else str(trained_on)
+    model, tokenizer = _load_fresh(base, device="cpu", dtype="float32", adapter=str(adapter_dir))
     merged = model.merge_and_unload()
+    base_id = str(getattr(merged, "name_or_path", base))
     out = Path(out_dir)
-    merged.save_pretrained(out)
+    merged.to(torch.bfloat16).save_pretrained(out)
     tokenizer.save_pretrained(out)
-    base_id = getattr(merged, "name_or_path", base)
-    (out / "ste_source.json").write_text(json.dumps({"base_model": base_id,
-                                                     "adapter": str(adapter_dir)}))
+    (out / "ste_source.json").write_text(
+        json.dumps({"base_model": base_id, "merged_adapter": str(adapter_dir)})
+    )
     return out

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import random
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from langchain_ste.finetune.lora import TrainReport
 
 
 def replay_mix(
@@ -27,11 +32,75 @@ def replay_mix(
         >>> len(mixed), sum(r["id"].startswith("o") for r in mixed)
         (13, 3)
     """
-    if replay_fraction < 0:
-        raise ValueError("replay_fraction must be >= 0")
+    if not replay_fraction >= 0:
+        raise ValueError(f"replay_fraction must be >= 0, got {replay_fraction}")
     rng = random.Random(seed)
     pool = [r for round_ in previous_rounds for r in round_]
     n = min(len(pool), round(replay_fraction * len(new)))
     mixed = [*new, *rng.sample(pool, n)]
     rng.shuffle(mixed)
     return mixed
+
+
+RECORDS_FILE = "round_records.jsonl"
+"""The new records of a round, saved in its adapter folder for later rounds to replay."""
+
+
+def train_rounds(
+    rounds: Sequence[Sequence[dict[str, Any]]],
+    *,
+    out_dir: str | os.PathLike[str],
+    replay_fraction: float = 0.2,
+    seed: int = 0,
+    load_model: Callable[[], tuple[Any, Any]] | None = None,
+    **train_options: Any,
+) -> list[TrainReport]:
+    """Continual learning: train one adapter round after round, with experience replay.
+
+    Round ``r`` (1-based) trains on `replay_mix` of its records and the earlier rounds' records,
+    continuing the adapter of round ``r - 1``; each round's adapter is saved in
+    ``out_dir/round{r}`` with its new records (``round_records.jsonl``), so a later
+    ``ste finetune --previous`` can replay them.
+
+    Args:
+        rounds: the records of each round (e.g. one batch of tools per round), in order.
+        out_dir: the parent folder of the round adapters.
+        replay_fraction: see `replay_mix`; 0 trains each round on its new records only.
+        seed: seed of the mixing and of training (offset by the round number).
+        load_model: returns a fresh ``(model, tokenizer)`` per round (default: ``base``).
+        **train_options: more `train_lora` options (``base``, ``max_steps``, ``lr``...).
+
+    Returns:
+        One `TrainReport` per round.
+
+    Example:
+        >>> reports = train_rounds([round1, round2], out_dir="continual")  # doctest: +SKIP
+        >>> [r.adapter_dir for r in reports]  # doctest: +SKIP
+        ['continual/round1', 'continual/round2']
+    """
+    from langchain_ste.finetune.dataset import write_jsonl
+    from langchain_ste.finetune.lora import train_lora
+
+    if not rounds or any(not r for r in rounds):
+        raise ValueError("every round needs at least one record")
+    reports: list[TrainReport] = []
+    adapter: Path | None = None
+    for number, new in enumerate(rounds, start=1):
+        mixed = replay_mix(
+            new, rounds[: number - 1], replay_fraction=replay_fraction, seed=seed + number
+        )
+        folder = Path(out_dir) / f"round{number}"
+        model, tokenizer = load_model() if load_model else (None, None)
+        report = train_lora(
+            mixed,
+            out_dir=folder,
+            adapter=adapter,
+            model=model,
+            tokenizer=tokenizer,
+            seed=seed + number,
+            **train_options,
+        )
+        write_jsonl(new, folder / RECORDS_FILE)
+        reports.append(report)
+        adapter = folder
+    return reports

@@ -22,13 +22,19 @@ from langchain_ste.testing import ScriptedChatModel
 from langchain_ste.trial import TrialLog, check_tool_pairing
 
 _ids = itertools.count()
-FAST_RETRY = RetryPolicy(initial_interval=0.001, max_interval=0.001, max_attempts=3,
-                         jitter=False, retry_on=lambda e: "RateLimit" in type(e).__name__)
+FAST_RETRY = RetryPolicy(
+    initial_interval=0.001,
+    max_interval=0.001,
+    max_attempts=3,
+    jitter=False,
+    retry_on=lambda e: "RateLimit" in type(e).__name__,
+)
 
 
 def call(name: str, **args: Any) -> AIMessage:
-    return AIMessage("", tool_calls=[{"name": name, "args": args, "id": f"c{next(_ids)}",
-                                      "type": "tool_call"}])
+    return AIMessage(
+        "", tool_calls=[{"name": name, "args": args, "id": f"c{next(_ids)}", "type": "tool_call"}]
+    )
 
 
 def phase(messages: list[BaseMessage]) -> str:
@@ -43,7 +49,9 @@ def phase(messages: list[BaseMessage]) -> str:
 class Agent:
     """A scripted explorer: numbered queries, one conversion call, an answer, a yes verdict."""
 
-    def __init__(self, act: Any = None, verdict: str = "Verdict: yes\nLesson: units matter.") -> None:
+    def __init__(
+        self, act: Any = None, verdict: str = "Verdict: yes\nLesson: units matter."
+    ) -> None:
         self.n = 0
         self.act = act
         self.verdict = verdict
@@ -72,8 +80,12 @@ def run(model: ScriptedChatModel, tools: Any = None, **kw: Any) -> list[Any]:
 
 def test_trials_have_ids_pairs_steps_and_signals(tmp_path: Path) -> None:
     trials = run(ScriptedChatModel(script=Agent()), episodes_per_tool=2, out_dir=tmp_path)
-    assert [t.trial_id for t in trials] == ["convert_units/e000/t0", "convert_units/e000/t1",
-                                            "convert_units/e001/t0", "convert_units/e001/t1"]
+    assert [t.trial_id for t in trials] == [
+        "convert_units/e000/t0",
+        "convert_units/e000/t1",
+        "convert_units/e001/t0",
+        "convert_units/e001/t1",
+    ]
     first = trials[0]
     assert first.query == "Convert 1 km to m"
     assert first.steps[0].output == "1 km = 1000 m" and first.steps[0].ok
@@ -84,8 +96,9 @@ def test_trials_have_ids_pairs_steps_and_signals(tmp_path: Path) -> None:
     assert isinstance(msgs[0], HumanMessage) and msgs[0].content == first.query
     check_tool_pairing(msgs)
     assert first.usage == {} and first.model == "scripted"
-    assert [t.trial_id for t in TrialLog(tmp_path / "trials.jsonl").read()] == \
-        [t.trial_id for t in trials]
+    assert [t.trial_id for t in TrialLog(tmp_path / "trials.jsonl").read()] == [
+        t.trial_id for t in trials
+    ]
 
 
 def test_short_term_memory_reaches_later_imagine_prompts() -> None:
@@ -125,21 +138,35 @@ def test_failures_are_recorded_not_raised() -> None:
         """Always fails."""
         raise RuntimeError("backend down")
 
-    replies = iter([
-        call("flaky", x=1),                      # tool raises
-        call("flaky", x="not a number"),         # invalid arguments
-        call("nope"),                            # unknown tool
-        AIMessage("garbage", invalid_tool_calls=[{"name": "flaky", "args": "{x:", "id": "b1",
-                                                  "error": "bad JSON", "type":
-                                                  "invalid_tool_call"}]),
-        AIMessage(""),                           # empty reply ends the trial
-    ])
+    replies = iter(
+        [
+            call("flaky", x=1),  # tool raises
+            call("flaky", x="not a number"),  # invalid arguments
+            call("nope"),  # unknown tool
+            AIMessage(
+                "garbage",
+                invalid_tool_calls=[
+                    {
+                        "name": "flaky",
+                        "args": "{x:",
+                        "id": "b1",
+                        "error": "bad JSON",
+                        "type": "invalid_tool_call",
+                    }
+                ],
+            ),
+            AIMessage(""),  # empty reply ends the trial
+        ]
+    )
     model = ScriptedChatModel(script=Agent(act=lambda m: next(replies)))
-    trials = run(model, [flaky, convert_units], trials_per_episode=1, max_steps=6,
-                 only=["flaky"])
+    trials = run(model, [flaky, convert_units], trials_per_episode=1, max_steps=6, only=["flaky"])
     steps = trials[0].steps
-    assert [s.error_kind for s in steps] == ["exception", "invalid_args", "unknown_tool",
-                                             "parse_error"]
+    assert [s.error_kind for s in steps] == [
+        "exception",
+        "invalid_args",
+        "unknown_tool",
+        "parse_error",
+    ]
     assert "backend down" in (steps[0].error or "")
     # The scripted reflector says yes: "paper" mode trusts it, the grounded signals do not.
     assert trials[0].success and not trials[0].signals["executed_ok"]
@@ -175,8 +202,13 @@ def test_model_errors_retry_then_record_a_failed_trial() -> None:
 def test_budget_ends_the_run_cleanly_and_keeps_trials(tmp_path: Path) -> None:
     model = ScriptedChatModel(script=Agent())
     events: list[dict[str, Any]] = []
-    trials = run(model, out_dir=tmp_path, trials_per_episode=5,
-                 budget=Budget(max_model_calls=9), on_event=events.append)
+    trials = run(
+        model,
+        out_dir=tmp_path,
+        trials_per_episode=5,
+        budget=Budget(max_model_calls=9),
+        on_event=events.append,
+    )
     assert len(trials) == 2  # 4 model calls per trial: the third trial cannot finish
     assert len(model.calls) == 9
     assert events[-1]["event"] == "stopped" and "model calls" in events[-1]["reason"]
@@ -196,15 +228,24 @@ def test_policy_skip_and_emulate_never_execute_the_tool() -> None:
     def act(messages: list[BaseMessage]) -> Any:
         if isinstance(messages[-1], ToolMessage):
             return "ok"
-        return AIMessage("", tool_calls=[
-            {"name": n, "args": {"text": "x"}, "id": f"c{next(_ids)}", "type": "tool_call"}
-            for n in ("delete_all", "send_mail", "read")])
+        return AIMessage(
+            "",
+            tool_calls=[
+                {"name": n, "args": {"text": "x"}, "id": f"c{next(_ids)}", "type": "tool_call"}
+                for n in ("delete_all", "send_mail", "read")
+            ],
+        )
 
     emulator = ScriptedChatModel(script=["mail queued (emulated)"])
     tools = [make("delete_all"), make("send_mail"), make("read")]
-    trials = run(ScriptedChatModel(script=Agent(act=act)), tools, trials_per_episode=1,
-                 policy=ToolPolicy(tools={"delete_all": "skip", "send_mail": "emulate"}),
-                 emulator=emulator, only=["read", "send_mail"])
+    trials = run(
+        ScriptedChatModel(script=Agent(act=act)),
+        tools,
+        trials_per_episode=1,
+        policy=ToolPolicy(tools={"delete_all": "skip", "send_mail": "emulate"}),
+        emulator=emulator,
+        only=["read", "send_mail"],
+    )
     assert sorted(ran) == ["read", "read"]  # one trial per explored tool, only `read` ran
     for trial in trials:
         kinds = {s.tool: (s.status, s.error_kind) for s in trial.steps}
@@ -220,8 +261,12 @@ class Crash(BaseException):
 
 def test_resume_after_a_crash_mid_episode_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     clean_dir, crash_dir = tmp_path / "clean", tmp_path / "crash"
-    clean = run(ScriptedChatModel(script=Agent()), episodes_per_tool=2, trials_per_episode=3,
-                out_dir=clean_dir)
+    clean = run(
+        ScriptedChatModel(script=Agent()),
+        episodes_per_tool=2,
+        trials_per_episode=3,
+        out_dir=clean_dir,
+    )
 
     calls = {"n": 0}
 
@@ -229,18 +274,29 @@ def test_resume_after_a_crash_mid_episode_loses_and_duplicates_nothing(tmp_path:
         calls["n"] += 1
         if calls["n"] == 4:  # the fourth trial's tool call: the process "dies"
             raise Crash()
-        return str(convert_units.invoke({"value": value, "from_unit": from_unit,
-                                         "to_unit": to_unit}))
+        return str(
+            convert_units.invoke({"value": value, "from_unit": from_unit, "to_unit": to_unit})
+        )
 
-    dying_tool = StructuredTool.from_function(convert, name="convert_units",
-                                              description=convert_units.description)
+    dying_tool = StructuredTool.from_function(
+        convert, name="convert_units", description=convert_units.description
+    )
     with pytest.raises(Crash):
-        run(ScriptedChatModel(script=Agent()), [dying_tool], episodes_per_tool=2,
-            trials_per_episode=3, out_dir=crash_dir)
+        run(
+            ScriptedChatModel(script=Agent()),
+            [dying_tool],
+            episodes_per_tool=2,
+            trials_per_episode=3,
+            out_dir=crash_dir,
+        )
     partial = TrialLog(crash_dir / "trials.jsonl").read()
     assert 0 < len(partial) < len(clean)
-    resumed = run(ScriptedChatModel(script=Agent()), episodes_per_tool=2, trials_per_episode=3,
-                  out_dir=crash_dir)
+    resumed = run(
+        ScriptedChatModel(script=Agent()),
+        episodes_per_tool=2,
+        trials_per_episode=3,
+        out_dir=crash_dir,
+    )
     assert [t.trial_id for t in resumed] == [t.trial_id for t in clean]
     lines = (crash_dir / "trials.jsonl").read_text().splitlines()
     assert len(lines) == len(clean)  # nothing written twice
@@ -254,31 +310,48 @@ class Parent(TypedDict):
 
 
 def test_explorer_composes_as_a_subgraph() -> None:
-    explorer = create_explorer(ScriptedChatModel(script=Agent()), [convert_units],
-                               preset="paper", episodes_per_tool=1, trials_per_episode=1)
+    explorer = create_explorer(
+        ScriptedChatModel(script=Agent()),
+        [convert_units],
+        preset="paper",
+        episodes_per_tool=1,
+        trials_per_episode=1,
+    )
     parent = StateGraph(Parent)
     parent.add_node("ste", explorer)
     parent.add_node("after", lambda s: {"note": f"{len(s['trials'])} trials"})
     parent.add_edge(START, "ste")
     parent.add_edge("ste", "after")
     parent.add_edge("after", END)
-    out = parent.compile().invoke({"tools": ["convert_units"], "trials": [], "stopped": [],
-                                   "note": ""})
+    out = parent.compile().invoke(
+        {"tools": ["convert_units"], "trials": [], "stopped": [], "note": ""}
+    )
     assert out["note"] == "1 trials"
     assert out["trials"][0]["trial_id"] == "convert_units/e000/t0"
 
 
 def test_units_run_concurrently() -> None:
-    tools = [StructuredTool.from_function(lambda text: text, name=f"echo{i}",
-                                          description="Echo.") for i in range(8)]
+    tools = [
+        StructuredTool.from_function(lambda text: text, name=f"echo{i}", description="Echo.")
+        for i in range(8)
+    ]
 
     def act(messages: list[BaseMessage]) -> Any:
         return "done"  # answers without tools: 3 model calls per trial
 
     model = ScriptedChatModel(script=Agent(act=act), latency=0.05)
     started = time.perf_counter()
-    trials = asyncio.run(aexplore(model, tools, preset="paper", episodes_per_tool=1,
-                                  trials_per_episode=1, max_concurrency=8, retry=FAST_RETRY))
+    trials = asyncio.run(
+        aexplore(
+            model,
+            tools,
+            preset="paper",
+            episodes_per_tool=1,
+            trials_per_episode=1,
+            max_concurrency=8,
+            retry=FAST_RETRY,
+        )
+    )
     wall = time.perf_counter() - started
     assert len(trials) == 8
     assert wall < 8 * 3 * 0.05 / 2  # sequential would take 1.2 s
@@ -297,12 +370,21 @@ def test_tools_are_validated_up_front() -> None:
 def test_small_model_preset_shows_demonstrations_then_bootstraps() -> None:
     model = ScriptedChatModel(script=Agent())
     store = ListStore()
-    trials = run(model, [convert_units, search_catalog], preset="small-model",
-                 episodes_per_tool=1, trials_per_episode=2, memory=store,
-                 only=["convert_units"])
+    trials = run(
+        model,
+        [convert_units, search_catalog],
+        preset="small-model",
+        episodes_per_tool=1,
+        trials_per_episode=2,
+        memory=store,
+        only=["convert_units"],
+    )
     assert trials[0].exemplars == ["synthetic:convert_units:0", "synthetic:convert_units:1"]
     assert trials[1].exemplars == ["convert_units/e000/t0"]  # bootstrapped from trial 0
-    act_prompts = [c["messages"] for c in model.calls
-                   if phase(c["messages"]) == "act" and len(c["messages"]) > 2]
+    act_prompts = [
+        c["messages"]
+        for c in model.calls
+        if phase(c["messages"]) == "act" and len(c["messages"]) > 2
+    ]
     assert any("[format example]" in m.text for m in act_prompts[0])
     assert trials[0].signals["called_target"] and trials[0].success

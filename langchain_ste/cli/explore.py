@@ -1,0 +1,235 @@
+"""`ste explore`: run simulated trial and error over a tool set, with a progress bar."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from langchain_ste.cli.app import app
+from langchain_ste.policy import Budget, ToolPolicy
+from langchain_ste.trial import Trial
+
+
+def parse_policy(items: Sequence[str]) -> ToolPolicy:
+    """``["tool=skip", "other=emulate", "*=emulate"]`` as a `ToolPolicy` (``*`` sets the default).
+
+    Raises:
+        typer.BadParameter: an item is not ``name=run|emulate|skip``.
+
+    Example:
+        >>> parse_policy(["delete_all=skip", "*=emulate"]).action("delete_all")
+        'skip'
+    """
+    default: Any = "run"
+    tools: dict[str, Any] = {}
+    for item in items:
+        name, sep, action = item.partition("=")
+        if not sep or not name.strip() or action.strip() not in ("run", "emulate", "skip"):
+            raise typer.BadParameter(
+                f"{item!r} is not TOOL=run|emulate|skip (or *=ACTION for the default)",
+                param_hint="--policy",
+            )
+        if name.strip() == "*":
+            default = action.strip()
+        else:
+            tools[name.strip()] = action.strip()
+    return ToolPolicy(default=default, tools=tools)
+
+
+def summary_rows(trials: Sequence[Trial]) -> list[dict[str, Any]]:
+    """Per target tool: trials, well-formed, clean executions, successes, distinct successes.
+
+    Example:
+        >>> t = Trial(trial_id="a/e000/t0", tools=["a"], episode=0, index=0, query="q",
+        ...           success=True, signals={"parsed": True, "executed_ok": True})
+        >>> summary_rows([t])
+        [{'tools': 'a', 'trials': 1, 'well_formed': 1, 'executed_ok': 1, 'successful': 1, \
+'distinct_successful': 1, 'errors': 0}]
+    """
+    groups: dict[str, list[Trial]] = {}
+    for trial in trials:
+        groups.setdefault("+".join(trial.tools), []).append(trial)
+    return [
+        {
+            "tools": name,
+            "trials": len(group),
+            "well_formed": sum(bool(t.signals.get("parsed")) for t in group),
+            "executed_ok": sum(bool(t.signals.get("executed_ok")) for t in group),
+            "successful": sum(t.success for t in group),
+            "distinct_successful": len({t.query.strip().lower() for t in group if t.success}),
+            "errors": sum(t.error is not None for t in group),
+        }
+        for name, group in sorted(groups.items())
+    ]
+
+
+@app.command("explore")
+def explore_command(
+    tools: Annotated[
+        str, typer.Argument(help="The tools: package.module:attr or path/to/file.py:attr.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (trials, memory).")],
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="local, provider:model, or a served name.")
+    ] = "local",
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="An OpenAI-compatible server for --model.")
+    ] = None,
+    model_factory: Annotated[
+        str | None,
+        typer.Option(
+            "--model-factory",
+            help="module:attr, a zero-argument callable giving "
+            "the chat model (instead of --model).",
+        ),
+    ] = None,
+    preset: Annotated[
+        str | None, typer.Option("--preset", help="paper or small-model (default: by model).")
+    ] = None,
+    episodes: Annotated[int | None, typer.Option("--episodes", help="Episodes per tool.")] = None,
+    trials: Annotated[int | None, typer.Option("--trials", help="Trials per episode.")] = None,
+    max_steps: Annotated[
+        int | None, typer.Option("--max-steps", help="Tool calls per trial.")
+    ] = None,
+    max_concurrency: Annotated[
+        int, typer.Option("--max-concurrency", help="Work units and model calls at once.")
+    ] = 8,
+    policy: Annotated[
+        list[str] | None,
+        typer.Option("--policy", help="TOOL=run|emulate|skip (repeatable; *=ACTION default)."),
+    ] = None,
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Explore only this tool (repeatable).")
+    ] = None,
+    max_model_calls: Annotated[int | None, typer.Option("--max-model-calls")] = None,
+    max_tokens: Annotated[int | None, typer.Option("--max-tokens")] = None,
+    max_seconds: Annotated[float | None, typer.Option("--max-seconds")] = None,
+    memory: Annotated[
+        bool,
+        typer.Option(
+            "--memory/--no-memory",
+            help="Index trials in a Chroma memory in --out (similarity search for "
+            "bootstrapping); --no-memory writes only trials.jsonl.",
+        ),
+    ] = True,
+) -> None:
+    """Explore the tools: imagine -> act -> reflect; trials go to OUT/trials.jsonl.
+
+    Running again on the same OUT resumes: finished trials are kept and not redone.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from langchain_ste.explore import explore
+    from langchain_ste.explore.settings import resolve_settings
+    from langchain_ste.runlock import RunLockedError
+    from langchain_ste.tool_loading import load_object, load_tools
+
+    try:
+        tool_list = load_tools(tools)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="TOOLS") from exc
+    names = [t.name for t in tool_list]
+    unknown = sorted(set(only or ()) - set(names))
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown tools {unknown}; the spec gives {names}", param_hint="--only"
+        )
+    tool_policy = parse_policy(policy or [])
+    if model_factory:
+        chat_model = load_object(model_factory)()
+    else:
+        from langchain_ste.models import load_chat_model
+
+        try:
+            chat_model = load_chat_model(model, base_url=base_url)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--model") from exc
+    overrides = {
+        "episodes_per_tool": episodes,
+        "trials_per_episode": trials,
+        "max_steps": max_steps,
+    }
+    try:
+        settings = resolve_settings(chat_model, preset, overrides)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    selected = [n for n in (only or names) if tool_policy.action(n) != "skip"]
+    total = len(selected) * settings.episodes_per_tool * settings.trials_per_episode
+    store: dict[str, Any] = {"out_dir": out}
+    if memory:
+        from langchain_ste.memory import ExplorationMemory
+
+        store = {"memory": ExplorationMemory(out)}
+    console = Console(stderr=True)
+    budget = Budget(max_model_calls=max_model_calls, max_tokens=max_tokens, max_seconds=max_seconds)
+    done_before = _finished(out, selected)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("ok {task.fields[ok]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
+        task = bar.add_task("exploring", total=total, completed=min(done_before, total), ok=0)
+        successes = {"n": 0}
+
+        def on_event(event: dict[str, Any]) -> None:
+            if event.get("event") == "trial":
+                successes["n"] += bool(event.get("success"))
+                bar.update(
+                    task,
+                    advance=1,
+                    ok=successes["n"],
+                    description=f"exploring {'+'.join(event.get('tools', []))}",
+                )
+            elif event.get("event") == "stopped":
+                bar.update(task, description=f"stopped: {event.get('reason')}")
+
+        try:
+            found = explore(
+                chat_model,
+                tool_list,
+                **store,
+                preset=preset,
+                only=selected,
+                episodes_per_tool=episodes,
+                trials_per_episode=trials,
+                max_steps=max_steps,
+                policy=tool_policy,
+                budget=budget,
+                max_concurrency=max_concurrency,
+                on_event=on_event,
+            )
+        except RunLockedError as exc:
+            console.print(f"error: {exc}")
+            raise typer.Exit(2) from exc
+    table = Table(title="exploration summary")
+    for i, header in enumerate(_HEADERS):
+        table.add_column(header, no_wrap=i == 0, justify="left" if i == 0 else "right")
+    for row in summary_rows(found):
+        table.add_row(*(str(v) for v in row.values()))
+    Console().print(table)
+    typer.echo(f"{len(found)} trials in {out / 'trials.jsonl'}")
+
+
+_HEADERS = ("tool", "trials", "parsed", "ran ok", "success", "distinct ok", "errors")
+
+
+def _finished(out: Path, tools: Sequence[str]) -> int:
+    """Trials of ``tools`` already in ``out`` (a resumed run starts its bar there)."""
+    from langchain_ste.trial import TrialLog
+
+    path = out / "trials.jsonl"
+    if not path.exists():
+        return 0
+    return sum(bool(set(t.tools) & set(tools)) for t in TrialLog(path).read())
+
+
+__all__ = ["explore_command", "parse_policy", "summary_rows"]

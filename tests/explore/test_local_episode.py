@@ -1,0 +1,42 @@
+"""A real exploration episode with the embedded SmolLM2 model on the example tools."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from langchain_ste.example_tools import example_tools
+from langchain_ste.explore import explore
+from langchain_ste.trial import TrialLog, check_tool_pairing
+
+pytestmark = pytest.mark.integration
+
+
+def test_one_real_episode_end_to_end(local_chat_model: object, tmp_path: Path) -> None:
+    trials = explore(
+        local_chat_model,
+        example_tools(),
+        out_dir=tmp_path,  # type: ignore[arg-type]
+        only=["convert_units"],
+        episodes_per_tool=1,
+        trials_per_episode=1,
+    )
+    assert [t.trial_id for t in trials] == ["convert_units/e000/t0"]
+    trial = trials[0]
+    assert trial.query and trial.model and trial.error is None
+    # small-model is the embedded model's default preset: demonstrations and grounded verdicts.
+    assert trial.exemplars and all(e.startswith("synthetic:") for e in trial.exemplars)
+    assert set(trial.signals) >= {
+        "parsed",
+        "executed_ok",
+        "nonempty_result",
+        "answer_uses_result",
+        "model_verdict",
+    }
+    assert trial.usage["total_tokens"] > 0 and trial.timings["total_s"] > 0
+    assert len(trial.steps) <= 2  # the preset's step limit
+    messages = trial.to_messages()
+    assert messages[0].content == trial.query
+    check_tool_pairing(messages)
+    assert [t.trial_id for t in TrialLog(tmp_path / "trials.jsonl").read()] == [trial.trial_id]

@@ -1,0 +1,187 @@
+"""LoRA training on a tiny random Llama: loss masking, reports, packing, continual rounds."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from langchain_ste.example_tools import example_tools
+from langchain_ste.finetune import build_sft_records, train_rounds
+from langchain_ste.finetune.lora import (
+    IGNORE,
+    assistant_only_loss,
+    tokenize_record,
+    train_lora,
+)
+from langchain_ste.finetune.replay import RECORDS_FILE
+from langchain_ste.local_model import AdapterMismatchError
+from langchain_ste.trial import Trial
+
+FAST = {"progress": False, "batch_size": 2, "max_length": 2048}
+
+
+@pytest.fixture
+def records(trials: list[Trial]) -> list[dict[str, Any]]:
+    return build_sft_records(trials, example_tools())[0]
+
+
+def test_only_assistant_turns_carry_labels(records: list[dict[str, Any]], tokenizer: Any) -> None:
+    record = records[0]
+    out = tokenize_record(record, tokenizer)
+    assert out is not None and len(out["input_ids"]) == len(out["labels"])
+    labelled = tokenizer.decode(
+        [i for i, lab in zip(out["input_ids"], out["labels"], strict=True) if lab != IGNORE]
+    )
+    turns = [m["content"] for m in record["messages"] if m["role"] == "assistant"]
+    assert labelled == "".join(f"{t}<|im_end|>\n" for t in turns)
+    unlabelled = tokenizer.decode(
+        [i for i, lab in zip(out["input_ids"], out["labels"], strict=True) if lab == IGNORE]
+    )
+    assert "Observation:" in unlabelled and "You can use these tools" in unlabelled
+    assert (
+        "Action: convert_units\n" not in unlabelled
+        and "Final Answer" not in unlabelled.split("Observation")[-1]
+    )
+    # the whole sequence is exactly the chat template's rendering
+    full = tokenizer.apply_chat_template(record["messages"], tokenize=False)
+    assert tokenizer.decode(out["input_ids"]) == full
+
+
+def test_loss_normalised_over_accumulated_tokens(tiny_model: Callable[[], Any]) -> None:
+    import torch
+
+    model = tiny_model()
+    ids = torch.randint(0, 100, (2, 8))
+    labels = ids.clone()
+    labels[:, :3] = IGNORE
+    mask = torch.ones_like(ids)
+    whole = assistant_only_loss(model, {"input_ids": ids, "labels": labels, "attention_mask": mask})
+    total = int((labels[:, 1:] != IGNORE).sum())
+    halves = sum(
+        assistant_only_loss(
+            model,
+            {
+                "input_ids": ids[i : i + 1],
+                "labels": labels[i : i + 1],
+                "attention_mask": mask[i : i + 1],
+            },
+            num_items=total,
+        )
+        for i in range(2)
+    )
+    assert torch.allclose(whole, halves, atol=1e-5)
+
+
+def test_training_lowers_the_loss_and_writes_adapter_and_report(
+    records: list[dict[str, Any]], tiny_model: Callable[[], Any], tokenizer: Any, tmp_path: Path
+) -> None:
+    # a random model's output layer gives near-uniform logits: adapt it too so the loss can move
+    report = train_lora(
+        records,
+        model=tiny_model(),
+        tokenizer=tokenizer,
+        out_dir=tmp_path,
+        max_steps=12,
+        lr=2e-2,
+        target_modules=("q_proj", "v_proj", "lm_head"),
+        **FAST,
+    )
+    curve = report.loss_curve
+    assert report.steps == 12 and len(curve) == 12
+    assert sum(curve[-3:]) / 3 < 0.8 * sum(curve[:3]) / 3
+    saved = json.loads((tmp_path / "train_report.json").read_text())
+    assert saved["loss_curve"] == curve and saved["base_model"] == "tiny-llama"
+    assert saved["train_tokens"] > 0 and saved["tokens_per_s"] > 0 and saved["peak_rss_mb"] > 0
+    config = json.loads((tmp_path / "adapter_config.json").read_text())
+    assert config["base_model_name_or_path"] == "tiny-llama" and config["r"] == 8
+    assert (tmp_path / "adapter_model.safetensors").is_file()
+    assert not (tmp_path / "checkpoints").exists()
+
+
+def test_too_long_records_are_skipped_and_counted(
+    records: list[dict[str, Any]], tiny_model: Callable[[], Any], tokenizer: Any, tmp_path: Path
+) -> None:
+    lengths = sorted(len(tokenize_record(r, tokenizer)["input_ids"]) for r in records)  # type: ignore[index]
+    options = {**FAST, "max_length": lengths[1]}
+    report = train_lora(
+        records, model=tiny_model(), tokenizer=tokenizer, out_dir=tmp_path, max_steps=1, **options
+    )
+    assert report.examples == 2 and report.skipped == {"longer than max_length": 4}
+    with pytest.raises(ValueError, match="all 6 records are longer than max_length=10"):
+        train_lora(
+            records,
+            model=tiny_model(),
+            tokenizer=tokenizer,
+            out_dir=tmp_path,
+            max_steps=1,
+            **{**FAST, "max_length": 10},
+        )
+    with pytest.raises(ValueError, match="no training records"):
+        train_lora([], model=tiny_model(), tokenizer=tokenizer, out_dir=tmp_path)
+
+
+def test_packing_fills_sequences_and_grad_accum_counts_steps(
+    records: list[dict[str, Any]], tiny_model: Callable[[], Any], tokenizer: Any, tmp_path: Path
+) -> None:
+    lengths = [len(tokenize_record(r, tokenizer)["input_ids"]) for r in records]  # type: ignore[index]
+    report = train_lora(
+        records,
+        model=tiny_model(),
+        tokenizer=tokenizer,
+        out_dir=tmp_path,
+        packing=True,
+        epochs=1,
+        grad_accum=2,
+        **{**FAST, "batch_size": 1, "max_length": 2 * max(lengths)},
+    )
+    assert report.examples == 6
+    assert report.train_tokens == sum(lengths)  # one epoch: every token once, no padding
+    assert report.steps == 2  # 3 packed sequences / (1 x 2 accumulation), rounded up
+    assert report.settings["packing"] is True
+
+
+def test_continual_rounds_continue_one_adapter_with_replay(
+    records: list[dict[str, Any]], tiny_model: Callable[[], Any], tokenizer: Any, tmp_path: Path
+) -> None:
+    rounds = [records[:3], records[3:]]
+    reports = train_rounds(
+        rounds,
+        out_dir=tmp_path,
+        replay_fraction=0.34,
+        load_model=lambda: (tiny_model(), tokenizer),
+        max_steps=1,
+        **FAST,
+    )
+    assert [r.examples for r in reports] == [3, 4]  # round 2: 3 new + round(0.34 * 3) replayed
+    assert reports[1].settings["continued_from"] == str(tmp_path / "round1")
+    saved = [json.loads(line) for line in (tmp_path / "round2" / RECORDS_FILE).open()]
+    assert saved == rounds[1]
+
+
+def test_continuing_an_adapter_of_another_base_model_fails_clearly(
+    records: list[dict[str, Any]], tiny_model: Callable[[], Any], tokenizer: Any, tmp_path: Path
+) -> None:
+    train_lora(
+        records[:2],
+        model=tiny_model(),
+        tokenizer=tokenizer,
+        out_dir=tmp_path / "a",
+        max_steps=1,
+        **FAST,
+    )
+    other = tiny_model()
+    other.name_or_path = "another-model"
+    with pytest.raises(AdapterMismatchError, match="trained on 'tiny-llama'"):
+        train_lora(
+            records[:2],
+            model=other,
+            tokenizer=tokenizer,
+            out_dir=tmp_path / "b",
+            adapter=tmp_path / "a",
+            max_steps=1,
+            **FAST,
+        )
