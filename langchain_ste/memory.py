@@ -305,12 +305,19 @@ class ExplorationMemory:
         mat = np.asarray(vectors, dtype=np.float32).reshape(len(new), -1)
         rows = [i for i, t in enumerate(new) if t.query.strip()]
         count = self._collection.count() if rows else 0
+        hits = None
         if count:
-            hits = self._collection.query(
-                query_embeddings=mat[rows],
-                n_results=min(count, 8),
-                include=["distances", "metadatas"] if self._shared else ["distances"],
-            )
+            try:
+                hits = self._collection.query(
+                    query_embeddings=mat[rows],
+                    n_results=min(count, 8),
+                    include=["distances", "metadatas"] if self._shared else ["distances"],
+                )
+            except Exception as exc:
+                # Best effort: a shared server can briefly fail on a collection another worker
+                # just created ("Nothing found on disk"); the trial is stored unflagged.
+                logger.warning("near-duplicate check skipped: %s", exc)
+        if hits is not None:
             metas = hits["metadatas"] or [[{}] * len(ids) for ids in hits["ids"]]
             for row, ids, dists, mds in zip(
                 rows, hits["ids"], hits["distances"] or [], metas, strict=False

@@ -2,7 +2,8 @@
 
 Exploration calls real tools, so the user decides per tool whether a call really runs (``run``),
 is answered by an LLM pretending to be the tool (``emulate``; the trial is marked emulated) or is
-refused (``skip``). Budgets bound model calls, tool calls, tokens and wall time, per run and per tool.
+refused (``skip``). Budgets bound model calls, tool calls, tokens and wall time, per run and per
+tool.
 """
 
 from __future__ import annotations

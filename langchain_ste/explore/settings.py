@@ -55,6 +55,8 @@ PRESETS: dict[str, ExploreSettings] = {
         verdict_mode="grounded",
     ),
 }
+"""Named settings: ``"paper"`` (the original STE budgets, model verdicts) and ``"small-model"``
+(small budgets, demonstrations, execution-grounded verdicts)."""
 
 _SMALL_MODEL_CLASSES = {"ChatLocalHF", "ReActChatModel"}
 
