@@ -46,7 +46,8 @@ class Demonstration:
 
 
 class SupportsSearch(Protocol):
-    """What bootstrapping needs from a memory (`ExplorationMemory` fits)."""
+    """What similarity search over past trials needs from a memory (`ExplorationMemory` fits;
+    used by bootstrapping and by exemplar retrieval)."""
 
     def search(
         self,
