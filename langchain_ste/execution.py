@@ -31,7 +31,7 @@ from pydantic import BaseModel, ValidationError
 from langchain_ste.isolation import IsolationError, _is_sync_only, arun_isolated
 from langchain_ste.policy import ToolPolicy
 from langchain_ste.prompts import EMULATE_TOOL_SYSTEM
-from langchain_ste.trial import ErrorKind, Step
+from langchain_ste.trial import ErrorKind, Step, StepStatus
 
 TRUNCATION_MARKER = "\n...[truncated {n} characters]"
 
@@ -164,7 +164,7 @@ async def execute_tool_call(
     if action == "emulate":
         if emulator is None:
             return failure("policy", f"tool {name!r} is emulated but no emulator model is set")
-        return await _emulate(tool, call, emulator, policy, started)
+        return await _emulate(tool, call, emulator, policy, started, failure)
 
     if policy.isolated(name):
         return await _run_isolated(tool, call, policy, started, failure)
@@ -176,13 +176,25 @@ async def execute_tool_call(
         return failure("invalid_args", f"invalid arguments for {name}: {_short(exc)}")
     except (Exception, SystemExit) as exc:
         return failure("exception", f"{type(exc).__name__}: {_safe_str(exc)}")
-    text = output_to_text(result)
+    return _succeeded(name, args, call_id, output_to_text(result), policy, started)
+
+
+def _succeeded(
+    name: str,
+    args: dict[str, Any],
+    call_id: str,
+    text: str,
+    policy: ToolPolicy,
+    started: float,
+    status: StepStatus = "ok",
+) -> tuple[ToolMessage, Step]:
+    """A successful (or emulated) call: the full output kept, a truncated one shown."""
     step = Step(
         tool=name,
         args=args,
         call_id=call_id,
         output=truncate(text, policy.max_stored_chars),
-        status="ok",
+        status=status,
         duration_s=time.perf_counter() - started,
     )
     shown = truncate(text, policy.max_output_chars)
@@ -240,21 +252,16 @@ async def _run_isolated(
             else result.error
         )
         return failure(kind, error)
-    text = result.output
-    step = Step(
-        tool=name,
-        args=args,
-        call_id=call_id,
-        output=truncate(text, policy.max_stored_chars),
-        status="ok",
-        duration_s=time.perf_counter() - started,
-    )
-    shown = truncate(text, policy.max_output_chars)
-    return ToolMessage(shown, tool_call_id=call_id, name=name, status="success"), step
+    return _succeeded(name, args, call_id, result.output, policy, started)
 
 
 async def _emulate(
-    tool: BaseTool, call: ToolCall, emulator: BaseChatModel, policy: ToolPolicy, started: float
+    tool: BaseTool,
+    call: ToolCall,
+    emulator: BaseChatModel,
+    policy: ToolPolicy,
+    started: float,
+    failure: Callable[[ErrorKind, str], tuple[ToolMessage, Step]],
 ) -> tuple[ToolMessage, Step]:
     name, args, call_id = call["name"], dict(call.get("args") or {}), call.get("id") or ""
     prompt = [
@@ -269,28 +276,8 @@ async def _emulate(
         reply = await asyncio.wait_for(emulator.ainvoke(prompt), timeout=policy.timeout_s)
         text = reply.text.strip()
     except Exception as exc:
-        step = Step(
-            tool=name,
-            args=args,
-            call_id=call_id,
-            status="error",
-            error_kind="exception",
-            error=f"emulator failed: {type(exc).__name__}: {exc}",
-            duration_s=time.perf_counter() - started,
-        )
-        return ToolMessage(
-            f"Error: {step.error}", tool_call_id=call_id, name=name, status="error"
-        ), step
-    step = Step(
-        tool=name,
-        args=args,
-        call_id=call_id,
-        output=truncate(text, policy.max_stored_chars),
-        status="emulated",
-        duration_s=time.perf_counter() - started,
-    )
-    shown = truncate(text, policy.max_output_chars)
-    return ToolMessage(shown, tool_call_id=call_id, name=name, status="success"), step
+        return failure("exception", f"emulator failed: {type(exc).__name__}: {exc}")
+    return _succeeded(name, args, call_id, text, policy, started, status="emulated")
 
 
 def _short(exc: ValidationError) -> str:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.embeddings import Embeddings
 
 from langchain_ste.embeddings import ChromaEmbeddingFunction, load_embeddings
-from langchain_ste.trial import Trial, TrialLog
+from langchain_ste.trial import Trial, TrialLog, recent_queries
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -395,8 +395,7 @@ class ExplorationMemory:
 
     def past_queries(self, tool: str, limit: int = 20) -> list[str]:
         """Queries already explored for ``tool``, most recent first (for the imagine prompt)."""
-        ordered = sorted(self.trials(tool), key=lambda t: t.created_at, reverse=True)
-        return [t.query for t in ordered[:limit]]
+        return recent_queries(self._trials.values(), tool, limit)
 
     def search(
         self,

@@ -404,6 +404,20 @@ def _complete_record(line: bytes) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def recent_queries(trials: Iterable[Trial], tool: str, limit: int = 20) -> list[str]:
+    """Queries of ``tool``'s trials, most recent first (long-term memory for the imagine step).
+
+    Example:
+        >>> ts = [Trial(trial_id=f"t/e000/t{i}", tools=["t"], episode=0, index=i, query=f"q{i}",
+        ...             created_at=float(i)) for i in range(3)]
+        >>> recent_queries(ts, "t", limit=2)
+        ['q2', 'q1']
+    """
+    mine = [t for t in trials if tool in t.tools]
+    ordered = sorted(mine, key=lambda t: t.created_at, reverse=True)
+    return [t.query for t in ordered[:limit]]
+
+
 def read_trials(path: str | os.PathLike[str]) -> list[Trial]:
     """Read a `trials.jsonl` file (see `TrialLog.read`).
 

@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from langchain_ste.trial import Trial, TrialLog
+from langchain_ste.trial import Trial, TrialLog, recent_queries
 
 
 @runtime_checkable
@@ -54,8 +54,7 @@ class ListStore:
 
     def past_queries(self, tool: str, limit: int = 20) -> list[str]:
         """Queries explored for ``tool``, most recent first."""
-        ordered = sorted(self.trials(tool), key=lambda t: t.created_at, reverse=True)
-        return [t.query for t in ordered[:limit]]
+        return recent_queries(self._trials.values(), tool, limit)
 
     def search(
         self,
