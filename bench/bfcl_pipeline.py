@@ -89,8 +89,15 @@ def run_pipeline(
     max_tools: int | None = None,
     k: int = 3,
     seed: int = 0,
+    on_condition: Any = None,
+    stats: dict[str, Any] | None = None,
 ) -> dict[str, list[EntryResult]]:
-    """Run every available condition and return the results by condition."""
+    """Run every available condition and return the results by condition.
+
+    ``on_condition(runs)`` is called after each condition (the report is rewritten then, so an
+    interrupted run keeps what it measured). ``stats`` receives the exploration's counts.
+    """
+    stats = {} if stats is None else stats
     runs: dict[str, list[EntryResult]] = {}
 
     def evaluate(condition: str, chat_model: BaseChatModel, middleware: Sequence[Any] = ()) -> None:
@@ -107,6 +114,8 @@ def run_pipeline(
                 f"  {condition} {r.id}: {'error' if r.error else r.correct} ({r.seconds:.0f} s)"
             ),
         )
+        if on_condition is not None:
+            on_condition(runs)
         rates = aggregate(runs[condition])[ALL].rates()
         say(
             f"{condition}: correct {100 * rates['correct']:.1f}% "
@@ -133,6 +142,13 @@ def run_pipeline(
         max_steps=explore_steps,
     )
     wins = sum(t.success for t in explored)
+    stats.update(
+        explored_tools=len(tools),
+        explored_trials=len(explored),
+        successful_trials=wins,
+        well_formed_trials=sum(bool(t.signals.get("parsed")) for t in explored),
+        explore_seconds=round(time.perf_counter() - started),
+    )
     say(
         f"explored {len(tools)} tools: {len(explored)} trials, {wins} successful "
         f"({time.perf_counter() - started:.0f} s)"
@@ -155,9 +171,10 @@ def run_pipeline(
     except ImportError as exc:
         say(f"skipping ste-finetuned: {exc}")
         return runs
-    records, stats = build_sft_records(explored, tools, seed=seed)
-    if not records:
-        say(f"skipping ste-finetuned: no successful trials to train on ({stats})")
+    try:
+        records, _ = build_sft_records(explored, tools, seed=seed)
+    except ValueError as exc:
+        say(f"skipping ste-finetuned: {exc}")
         return runs
     adapter = out / "adapter"
     train_lora(
@@ -225,8 +242,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     say(f"{benchmark} ({subset}, {len(cases)} entries) with {args.model}: {settings}")
     started = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
+    def meta() -> dict[str, Any]:
+        return {
+            "benchmark": benchmark,
+            "model": args.model,
+            "subset": subset,
+            "entries": len(cases),
+            "seed": args.seed,
+            "max_steps": args.max_steps,
+            **settings,
+            **stats,
+            "seconds": round(time.perf_counter() - started),
+            "command": "python bench/bfcl_pipeline.py " + " ".join(sys.argv[1:]),
+        }
+
+    def save(runs: dict[str, list[EntryResult]]) -> dict[str, Path]:
+        return write_report(runs, args.out, title=f"STE on {benchmark}: {args.model}", meta=meta())
+
+    stats: dict[str, Any] = {}
     runs = run_pipeline(
         model,
+        on_condition=save,
+        stats=stats,
         benchmark=benchmark,
         cases=cases,
         out=args.out,
@@ -235,18 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=args.seed,
         **settings,
     )
-    meta = {
-        "benchmark": benchmark,
-        "model": args.model,
-        "subset": subset,
-        "entries": len(cases),
-        "seed": args.seed,
-        "max_steps": args.max_steps,
-        **settings,
-        "seconds": round(time.perf_counter() - started),
-        "command": "python bench/bfcl_pipeline.py " + " ".join(sys.argv[1:]),
-    }
-    paths = write_report(runs, args.out, title=f"STE on {benchmark}: {args.model}", meta=meta)
+    paths = save(runs)
     say(paths["md"].read_text())
     return 0
 

@@ -7,6 +7,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from langchain_core.language_models import BaseChatModel
+from langchain_core.tools import BaseTool
+from rich.console import Console
+from rich.table import Table
 
 from langchain_ste.cli.app import app
 from langchain_ste.policy import Budget, ToolPolicy
@@ -120,11 +124,6 @@ def explore_command(
 
     Running again on the same OUT resumes: finished trials are kept and not redone.
     """
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.table import Table
-
-    from langchain_ste.explore import explore
     from langchain_ste.explore.settings import resolve_settings
     from langchain_ste.runlock import RunLockedError
     from langchain_ste.tool_loading import load_object, load_tools
@@ -167,14 +166,62 @@ def explore_command(
         store = {"memory": ExplorationMemory(out)}
     console = Console(stderr=True)
     budget = Budget(max_model_calls=max_model_calls, max_tokens=max_tokens, max_seconds=max_seconds)
-    done_before = _finished(out, selected)
+    try:
+        found = explore_with_progress(
+            chat_model,
+            tool_list,
+            store=store,
+            total=total,
+            done_before=_finished(out, selected),
+            console=console,
+            preset=preset,
+            only=selected,
+            episodes_per_tool=episodes,
+            trials_per_episode=trials,
+            max_steps=max_steps,
+            policy=tool_policy,
+            budget=budget,
+            max_concurrency=max_concurrency,
+        )
+    except RunLockedError as exc:
+        console.print(f"error: {exc}")
+        raise typer.Exit(2) from exc
+    Console().print(summary_table(found))
+    typer.echo(f"{len(found)} trials in {out / 'trials.jsonl'}")
+
+
+def explore_with_progress(
+    chat_model: BaseChatModel,
+    tools: Sequence[BaseTool],
+    *,
+    store: dict[str, Any],
+    total: int,
+    done_before: int = 0,
+    console: Console | None = None,
+    **options: Any,
+) -> list[Trial]:
+    """`explore` with a rich progress bar that advances per finished trial.
+
+    Args:
+        chat_model: the explorer model.
+        tools: the tools to explore.
+        store: ``{"memory": ExplorationMemory}`` or ``{"out_dir": path}``.
+        total: the trials this run will end with (the bar's length).
+        done_before: trials already finished by an earlier run (resume starts the bar there).
+        console: where the bar goes (default: stderr).
+        **options: the rest of `explore`'s options (``on_event`` is taken by the bar).
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from langchain_ste.explore import explore
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("ok {task.fields[ok]}"),
         TimeElapsedColumn(),
-        console=console,
+        console=console or Console(stderr=True),
         transient=False,
     ) as bar:
         task = bar.add_task("exploring", total=total, completed=min(done_before, total), ok=0)
@@ -192,31 +239,17 @@ def explore_command(
             elif event.get("event") == "stopped":
                 bar.update(task, description=f"stopped: {event.get('reason')}")
 
-        try:
-            found = explore(
-                chat_model,
-                tool_list,
-                **store,
-                preset=preset,
-                only=selected,
-                episodes_per_tool=episodes,
-                trials_per_episode=trials,
-                max_steps=max_steps,
-                policy=tool_policy,
-                budget=budget,
-                max_concurrency=max_concurrency,
-                on_event=on_event,
-            )
-        except RunLockedError as exc:
-            console.print(f"error: {exc}")
-            raise typer.Exit(2) from exc
-    table = Table(title="exploration summary")
+        return explore(chat_model, tools, **store, on_event=on_event, **options)
+
+
+def summary_table(trials: Sequence[Trial], *, title: str = "exploration summary") -> Table:
+    """`summary_rows` as a rich table."""
+    table = Table(title=title)
     for i, header in enumerate(_HEADERS):
         table.add_column(header, no_wrap=i == 0, justify="left" if i == 0 else "right")
-    for row in summary_rows(found):
+    for row in summary_rows(trials):
         table.add_row(*(str(v) for v in row.values()))
-    Console().print(table)
-    typer.echo(f"{len(found)} trials in {out / 'trials.jsonl'}")
+    return table
 
 
 _HEADERS = ("tool", "trials", "parsed", "ran ok", "success", "distinct ok", "errors")
@@ -232,4 +265,10 @@ def _finished(out: Path, tools: Sequence[str]) -> int:
     return sum(bool(set(t.tools) & set(tools)) for t in TrialLog(path).read())
 
 
-__all__ = ["explore_command", "parse_policy", "summary_rows"]
+__all__ = [
+    "explore_command",
+    "explore_with_progress",
+    "parse_policy",
+    "summary_rows",
+    "summary_table",
+]

@@ -62,7 +62,8 @@ def _short(text: str, width: int = 80) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _summary_table(summaries: Sequence[ToolSummary], directory: Path) -> Table:
+def memory_summary_table(summaries: Sequence[ToolSummary], directory: Path) -> Table:
+    """`summarize`'s output as a rich table (what `ste show DIR` prints)."""
     table = Table(title=f"Exploration memory {directory}")
     for name in ("tool", "trials", "successful", "success rate", "emulated", "duplicates"):
         table.add_column(name, justify="left" if name == "tool" else "right")
@@ -128,7 +129,7 @@ def show_command(
                 f"no trials of tool {tool!r} in {directory}", param_hint="--tool"
             )
     if query is None:
-        console.print(_summary_table(summarize(trials, examples=examples), directory))
+        console.print(memory_summary_table(summarize(trials, examples=examples), directory))
         return
 
     from langchain_ste.memory import ExplorationMemory, MemoryStoreError
