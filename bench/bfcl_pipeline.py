@@ -91,8 +91,14 @@ def run_pipeline(
     seed: int = 0,
     on_condition: Any = None,
     stats: dict[str, Any] | None = None,
+    explorers: Sequence[str] = ("model",),
 ) -> dict[str, list[EntryResult]]:
     """Run every available condition and return the results by condition.
+
+    ``explorers``: ``"model"`` explores with the model under test (STE proper); ``"scripted"``
+    explores with `ScriptedExplorer` (schema-derived arguments, always-yes verdicts), a
+    diagnostic that is *not* STE: it shows whether the model can use good trials at all, apart
+    from whether it can find them (conditions suffixed ``[scripted explorer]``).
 
     ``on_condition(runs)`` is called after each condition (the report is rewritten then, so an
     interrupted run keeps what it measured). ``stats`` receives the exploration's counts.
@@ -125,32 +131,81 @@ def run_pipeline(
     evaluate("baseline", model)
 
     tools = exploration_tools(benchmark, cases, max_tools=max_tools, seed=seed)
+    for explorer in explorers:
+        explore_and_exploit(
+            model,
+            tools,
+            explorer=explorer,
+            evaluate=evaluate,
+            out=out,
+            local=local,
+            episodes=episodes,
+            trials=trials,
+            explore_steps=explore_steps,
+            lora_steps=lora_steps,
+            k=k,
+            seed=seed,
+            stats=stats,
+        )
+    return runs
+
+
+def explore_and_exploit(
+    model: BaseChatModel,
+    tools: Sequence[BaseTool],
+    *,
+    explorer: str,
+    evaluate: Any,
+    out: Path,
+    local: bool,
+    episodes: int,
+    trials: int,
+    explore_steps: int,
+    lora_steps: int,
+    k: int,
+    seed: int,
+    stats: dict[str, Any],
+) -> None:
+    """Explore ``tools`` with ``explorer``; evaluate in context and (embedded model) fine-tuned."""
     try:
         from langchain_ste.explore import explore
         from langchain_ste.memory import ExplorationMemory
     except ImportError as exc:
         say(f"skipping exploration and both STE conditions: {exc}")
-        return runs
-    memory = ExplorationMemory(out / "memory")
+        return
+    tag, prefix, explorer_model, preset = "", "", model, None
+    if explorer == "scripted":
+        from langchain_ste.testing import ScriptedExplorer
+
+        tag, prefix, explorer_model, preset = (
+            " [scripted explorer]",
+            "scripted_",
+            ScriptedExplorer(),
+            "paper",
+        )
+    memory = ExplorationMemory(out / f"{prefix}memory")
     started = time.perf_counter()
     explored = explore(
-        model,
+        explorer_model,
         tools,
         memory=memory,
+        preset=preset,
         episodes_per_tool=episodes,
         trials_per_episode=trials,
         max_steps=explore_steps,
     )
     wins = sum(t.success for t in explored)
     stats.update(
-        explored_tools=len(tools),
-        explored_trials=len(explored),
-        successful_trials=wins,
-        well_formed_trials=sum(bool(t.signals.get("parsed")) for t in explored),
-        explore_seconds=round(time.perf_counter() - started),
+        {
+            f"{prefix}explored_tools": len(tools),
+            f"{prefix}explored_trials": len(explored),
+            f"{prefix}successful_trials": wins,
+            f"{prefix}well_formed_trials": sum(bool(t.signals.get("parsed")) for t in explored),
+            f"{prefix}explore_seconds": round(time.perf_counter() - started),
+        }
     )
     say(
-        f"explored {len(tools)} tools: {len(explored)} trials, {wins} successful "
+        f"explored {len(tools)} tools with {explorer}: {len(explored)} trials, {wins} successful "
         f"({time.perf_counter() - started:.0f} s)"
     )
 
@@ -159,30 +214,33 @@ def run_pipeline(
     except ImportError as exc:
         say(f"skipping ste-in-context: {exc}")
     else:
-        evaluate("ste-in-context", model, [STEMiddleware(memory, k=k)])
+        evaluate(f"ste-in-context{tag}", model, [STEMiddleware(memory, k=k)])
 
     if not local:
         say("skipping ste-finetuned: LoRA training here is for the embedded model")
-        return runs
+        return
     try:
         from langchain_ste.finetune import build_sft_records
         from langchain_ste.finetune.lora import train_lora
         from langchain_ste.models import load_chat_model
     except ImportError as exc:
         say(f"skipping ste-finetuned: {exc}")
-        return runs
+        return
     try:
         records, _ = build_sft_records(explored, tools, seed=seed)
     except ValueError as exc:
-        say(f"skipping ste-finetuned: {exc}")
-        return runs
-    adapter = out / "adapter"
-    train_lora(
+        say(f"skipping ste-finetuned{tag}: {exc}")
+        return
+    adapter = out / f"{prefix}adapter"
+    report = train_lora(
         records, out_dir=adapter, base="local", max_steps=lora_steps, seed=seed, progress=False
     )
-    say(f"trained a LoRA adapter on {len(records)} records -> {adapter}")
-    evaluate("ste-finetuned", load_chat_model(f"local+adapter={adapter}"))
-    return runs
+    curve = report.loss_curve or [float("nan")]
+    say(
+        f"trained a LoRA adapter on {len(records)} records, {report.steps} steps, loss "
+        f"{curve[0]:.2f} -> {curve[-1]:.2f} ({report.seconds:.0f} s) -> {adapter}"
+    )
+    evaluate(f"ste-finetuned{tag}", load_chat_model(f"local+adapter={adapter}"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -213,6 +271,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="explore a seeded sample of this many functions (quick: 8)",
     )
+    parser.add_argument(
+        "--explorer",
+        default="model",
+        choices=["model", "scripted", "both"],
+        help="who explores: the model (STE), a scripted schema explorer (diagnostic), or both",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("bench/results/bfcl"))
     args = parser.parse_args(argv)
@@ -242,6 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     say(f"{benchmark} ({subset}, {len(cases)} entries) with {args.model}: {settings}")
     started = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
+
     def meta() -> dict[str, Any]:
         return {
             "benchmark": benchmark,
@@ -264,6 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         model,
         on_condition=save,
         stats=stats,
+        explorers=["model", "scripted"] if args.explorer == "both" else [args.explorer],
         benchmark=benchmark,
         cases=cases,
         out=args.out,
