@@ -142,9 +142,8 @@ def verdict_line(trials: Sequence[Trial], runs: Mapping[str, Sequence[EntryResul
     if not wins:
         return (
             f"Exploration found no successful trial in {len(trials)}, so the middleware had no "
-            "exemplar to show: this model is too weak an explorer. A stronger explorer (any "
-            "--model, e.g. a 7B model on a local vLLM / Ollama server) fills the memory; "
-            "the agent that uses it can stay small."
+            "exemplar to show: this model is too weak an explorer. Try a stronger one with "
+            "--model (e.g. a 7B model on a local vLLM or Ollama server, with --base-url)."
         )
     rates = {c: aggregate(list(r))[ALL].rates()["correct"] for c, r in runs.items()}
     base = rates.pop("baseline", 0.0)
