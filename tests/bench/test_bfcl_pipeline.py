@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bench.bfcl_pipeline import run_pipeline
 from langchain_ste.evaluate.metrics import EntryResult
 from langchain_ste.evaluate.runner import load_cases
 from langchain_ste.testing import ScriptedChatModel, ScriptedExplorer
-
-from bench.bfcl_pipeline import run_pipeline
 
 
 def test_pipeline_runs_each_explorer_and_saves_after_every_condition(tmp_path: Path) -> None:
