@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 MEMORY_VERSION = 1
 _TOOL_KEY = "tool:"
 _TRIAL_KEY = "trial"
-_MAX_UNFILTERED = 1_000
+_MAX_UNFILTERED = 8_000
 """Largest over-fetch of an unfiltered query before a search uses Chroma's `where` filter."""
 _MAX_TRIAL_JSON = 100_000
 """Trials up to this many characters of JSON also travel in the index (shared-server search)."""
@@ -456,15 +456,24 @@ class ExplorationMemory:
         wanted = (4 * k if diverse else k) + len(exclude_ids)
         qvec = self.embeddings.embed_query(query)
         where = self._where(tools, only_successful, diverse)
-        # Chroma's metadata filters scan the matching rows (tens of ms at 10k trials), while an
-        # unfiltered nearest-neighbour query is ~1 ms: over-fetch unfiltered and filter here;
-        # fall back to the filtered query when too few candidates pass.
+        # Chroma's metadata filters scan the matching rows (~300 ms at 100k trials), while an
+        # unfiltered nearest-neighbour query takes 2-30 ms for 100-8000 results: over-fetch
+        # unfiltered and filter here, widening the fetch while too few candidates pass (near a
+        # query, failed trials and near-duplicates can be far denser than on average); fall back
+        # to the filtered query only past _MAX_UNFILTERED.
         eligible = self._eligible(tools, only_successful, diverse)
-        fetch = total if eligible is None else int(wanted * total / max(eligible, 1) * 2) + wanted
         hits: list[tuple[str, Trial, float]] = []
-        if where is None or (eligible != 0 and fetch <= _MAX_UNFILTERED):
-            hits = self._query(qvec, min(total, fetch if where else wanted), None)
-            hits = [h for h in hits if self._passes(h[1], tools, only_successful, diverse)]
+        if where is None:
+            hits = self._query(qvec, min(total, wanted), None)
+        elif eligible != 0:
+            expected = total if eligible is None else wanted * total / max(eligible, 1)
+            n = min(total, int(2 * expected) + wanted)
+            while n <= _MAX_UNFILTERED:
+                found = self._query(qvec, n, None)
+                hits = [h for h in found if self._passes(h[1], tools, only_successful, diverse)]
+                if len(hits) >= wanted or n >= total:
+                    break
+                n = min(total, 4 * n)
         if where is not None and len(hits) < wanted and (eligible is None or len(hits) < eligible):
             hits = self._query(qvec, min(total, wanted), where)
         hits = [h for h in hits if h[0] not in exclude_ids]

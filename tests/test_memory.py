@@ -267,3 +267,46 @@ def test_filtered_query_path_gives_the_same_results(
     filtered = [[t.trial_id for t in memory.search(q, k=2, **kw)] for q, kw in cases]
     assert filtered == over_fetch
     assert all(over_fetch)
+
+
+def test_search_widens_the_unfiltered_fetch_before_using_a_metadata_filter(
+    tmp_path: Path, embeddings: MiniLMEmbeddings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Near the query, failures are far denser than on average: the first over-fetch finds no
+    # successful trial; a wider unfiltered query must find them (Chroma's `where` filter costs
+    # ~300 ms at 100k trials against a few ms for an unfiltered query).
+    cities = ["Paris", "Rome", "Oslo", "Lima", "Cairo", "Tokyo"]
+    failed = [
+        make("weather", ep, i, f"What is the weather in {city} on day {ep * 50 + i}?", False)
+        for ep, city in enumerate(cities)
+        for i in range(50)
+    ]
+    ok_queries = [
+        "Convert 3 inches to centimeters",
+        "Find a yoga mat",
+        "Book a table for two",
+        "Translate hello into French",
+        "Send an email to Bob",
+        "Play some jazz music",
+        "Set an alarm for 7 am",
+        "How tall is Mount Everest?",
+        "Order a large pizza",
+        "Add milk to my shopping list",
+        "Call a taxi to the airport",
+        "Turn off the lights",
+    ]
+    good = [make("misc", 0, i, q) for i, q in enumerate(ok_queries)]
+    memory = ExplorationMemory(tmp_path, embeddings=embeddings)
+    memory.add([*failed, *good])
+    calls: list[tuple[int, object]] = []
+    query = memory._query
+
+    def spy(qvec: list[float], n: int, where: dict[str, object] | None) -> list[object]:
+        calls.append((n, where))
+        return query(qvec, n, where)  # type: ignore[return-value]
+
+    monkeypatch.setattr(memory, "_query", spy)
+    found = memory.search("What is the weather in Paris tomorrow?", k=1)
+    assert len(found) == 1 and found[0].success
+    assert [where for _, where in calls] == [None, None]  # widened, never filtered
+    assert calls[0][0] < calls[1][0] == len(memory)
