@@ -1,6 +1,8 @@
-"""The Typer application that every `ste` subcommand registers on."""
+"""The Typer application that every `ste` subcommand registers on, and the options they share."""
 
 from __future__ import annotations
+
+from typing import Annotated, Any
 
 import typer
 
@@ -11,3 +13,35 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+ModelOption = Annotated[
+    str, typer.Option("--model", "-m", help="local (embedded SmolLM2), provider:model, or a name.")
+]
+"""The ``--model`` option: a `load_chat_model` spec."""
+
+BaseUrlOption = Annotated[
+    str | None, typer.Option("--base-url", help="An OpenAI-compatible server for --model.")
+]
+"""The ``--base-url`` option: the server that serves ``--model``."""
+
+
+def load_model_option(
+    spec: str | None, base_url: str | None = None, *, option: str = "--model", **kwargs: Any
+) -> Any:
+    """`load_chat_model` for a command-line option: a bad spec is a usage error on ``option``.
+
+    Example:
+        >>> try:
+        ...     load_model_option("", option="--llm-filter")
+        ... except typer.BadParameter as exc:
+        ...     print(exc.param_hint, "|", exc.message)
+        --llm-filter | --llm-filter needs a model spec (e.g. local)
+    """
+    from langchain_ste.models import load_chat_model
+
+    if not spec:
+        raise typer.BadParameter(f"{option} needs a model spec (e.g. local)", param_hint=option)
+    try:
+        return load_chat_model(spec, base_url=base_url, **kwargs)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from exc

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from langchain_ste.cli.app import app
+from langchain_ste.cli.app import app, load_model_option
 
 
 def trials_file(path: Path) -> Path:
@@ -18,17 +18,6 @@ def trials_file(path: Path) -> Path:
         ('runs/a/trials.jsonl', 'b.jsonl')
     """
     return path if path.suffix == ".jsonl" else path / "trials.jsonl"
-
-
-def _model(spec: str | None, base_url: str | None, option: str) -> Any:
-    from langchain_ste.models import load_chat_model
-
-    if not spec:
-        raise typer.BadParameter(f"{option} needs a model spec (e.g. local)", param_hint=option)
-    try:
-        return load_chat_model(spec, base_url=base_url)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint=option) from exc
 
 
 @app.command("curate")
@@ -104,10 +93,12 @@ def curate_command(
         trials = curate.dedupe(trials, embeddings=embeddings, threshold=dedupe_threshold or 0.92)
         typer.echo(f"  deduplicated: {len(trials)}")
     if llm_filter:
-        trials = curate.llm_filter(trials, _model(llm_filter, base_url, "--llm-filter"))
+        trials = curate.llm_filter(
+            trials, load_model_option(llm_filter, base_url, option="--llm-filter")
+        )
         typer.echo(f"  confirmed by the judge: {len(trials)}")
     if paraphrase:
-        trials = curate.paraphrase(trials, _model(model, base_url, "--model"), n=paraphrase)
+        trials = curate.paraphrase(trials, load_model_option(model, base_url), n=paraphrase)
         typer.echo(f"  with paraphrases: {len(trials)}")
     dst.parent.mkdir(parents=True, exist_ok=True)
     if dst.exists():

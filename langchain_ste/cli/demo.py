@@ -26,7 +26,7 @@ from langchain_core.language_models import BaseChatModel
 from rich.console import Console
 from rich.table import Table
 
-from langchain_ste.cli.app import app
+from langchain_ste.cli.app import BaseUrlOption, ModelOption, app, load_model_option
 from langchain_ste.evaluate.metrics import EntryResult
 from langchain_ste.example_tools import HELD_OUT_QUESTIONS, example_tools
 from langchain_ste.trial import Trial
@@ -99,12 +99,10 @@ def side_by_side(runs: Mapping[str, Sequence[EntryResult]]) -> Table:
     table.add_column("expected")
     for condition in runs:
         table.add_column(condition)
-    first = next(iter(runs.values()), [])
-    for i, result in enumerate(first):
-        question = HELD_OUT_QUESTIONS[int(result.id.rsplit("_", 1)[-1])]
+    # the example cases are the held-out questions, in order
+    for question, *results in zip(HELD_OUT_QUESTIONS, *runs.values(), strict=False):
         expected = format_call({"name": question["tool"], "args": question["args"]})
-        cells = [outcome(results[i]) if i < len(results) else "-" for results in runs.values()]
-        table.add_row(question["question"], expected, *cells)
+        table.add_row(question["question"], expected, *(outcome(r) for r in results))
     return table
 
 
@@ -205,7 +203,7 @@ def run_demo(
 
     started = stage(1, f"explore {', '.join(t.name for t in tools)}")
     memory = ExplorationMemory(out / "memory")
-    before = len(memory.trials())
+    before = len(memory)
     if before:
         console.print(f"resuming: {before} trials already explored in {out / 'memory'}")
     explored = explore_with_progress(
@@ -303,13 +301,8 @@ def lora_finetuner(
 
 @app.command("demo")
 def demo(
-    model: Annotated[
-        str,
-        typer.Option("--model", "-m", help="local (embedded SmolLM2), provider:model, or a name."),
-    ] = "local",
-    base_url: Annotated[
-        str | None, typer.Option("--base-url", help="An OpenAI-compatible server for --model.")
-    ] = None,
+    model: ModelOption = "local",
+    base_url: BaseUrlOption = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Demo folder (resumed).")] = Path(
         "ste-demo"
     ),
@@ -328,15 +321,10 @@ def demo(
     lora_steps: Annotated[int, typer.Option("--lora-steps", min=1)] = 30,
 ) -> None:
     """Explore the example tools, show what was learned, and compare a plain agent with STE."""
-    from langchain_ste.models import load_chat_model
-
     console = Console()
     local = model == "local" or model.startswith("local+")
-    options: dict[str, Any] = {"max_new_tokens": 96} if local else {"base_url": base_url}
-    try:
-        chat_model = load_chat_model(model, **options)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--model") from exc
+    options: dict[str, Any] = {"max_new_tokens": 96} if local else {}
+    chat_model = load_model_option(model, base_url, **options)
     tuner = None
     if finetune:
         if model != "local":

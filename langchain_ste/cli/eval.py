@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from langchain_ste.cli.app import app
+from langchain_ste.cli.app import BaseUrlOption, ModelOption, app, load_model_option
 from langchain_ste.evaluate.runner import BENCHMARKS, DEFAULT_MAX_STEPS
 
 
@@ -66,12 +66,8 @@ def eval_command(
     benchmark: Annotated[
         str, typer.Option("--benchmark", "-b", help=f"One of: {', '.join(BENCHMARKS)}.")
     ] = "examples",
-    model: Annotated[
-        str, typer.Option("--model", "-m", help="local, provider:model, or a served name.")
-    ] = "local",
-    base_url: Annotated[
-        str | None, typer.Option("--base-url", help="An OpenAI-compatible server for --model.")
-    ] = None,
+    model: ModelOption = "local",
+    base_url: BaseUrlOption = None,
     memory: Annotated[
         Path | None,
         typer.Option("--memory", help="Exploration memory folder: adds STE exemplars."),
@@ -102,7 +98,6 @@ def eval_command(
     from langchain_ste.evaluate.metrics import ALL, aggregate
     from langchain_ste.evaluate.report import load_results, write_report
     from langchain_ste.evaluate.runner import load_cases, run_benchmark
-    from langchain_ste.models import load_chat_model
 
     if benchmark not in BENCHMARKS:
         raise typer.BadParameter(f"choose one of {', '.join(BENCHMARKS)}", param_hint="--benchmark")
@@ -115,7 +110,7 @@ def eval_command(
         raise typer.BadParameter(str(exc)) from exc
     label = condition or condition_name(memory, adapter)
     middleware = ste_middleware(memory, k) if memory else []
-    chat_model = load_chat_model(model_spec(model, adapter), base_url=base_url)
+    chat_model = load_model_option(model_spec(model, adapter), base_url)
     typer.echo(f"{benchmark}: {len(cases)} entries, condition {label}, model {model}")
 
     def progress(result: Any) -> None:

@@ -12,7 +12,7 @@ from langchain_core.tools import BaseTool
 from rich.console import Console
 from rich.table import Table
 
-from langchain_ste.cli.app import app
+from langchain_ste.cli.app import BaseUrlOption, ModelOption, app, load_model_option
 from langchain_ste.policy import Budget, ToolPolicy
 from langchain_ste.trial import Trial
 
@@ -76,12 +76,8 @@ def explore_command(
         str, typer.Argument(help="The tools: package.module:attr or path/to/file.py:attr.")
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (trials, memory).")],
-    model: Annotated[
-        str, typer.Option("--model", "-m", help="local, provider:model, or a served name.")
-    ] = "local",
-    base_url: Annotated[
-        str | None, typer.Option("--base-url", help="An OpenAI-compatible server for --model.")
-    ] = None,
+    model: ModelOption = "local",
+    base_url: BaseUrlOption = None,
     model_factory: Annotated[
         str | None,
         typer.Option(
@@ -142,12 +138,7 @@ def explore_command(
     if model_factory:
         chat_model = load_object(model_factory)()
     else:
-        from langchain_ste.models import load_chat_model
-
-        try:
-            chat_model = load_chat_model(model, base_url=base_url)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--model") from exc
+        chat_model = load_model_option(model, base_url)
     overrides = {
         "episodes_per_tool": episodes,
         "trials_per_episode": trials,
