@@ -13,7 +13,8 @@ module has not landed (or whose optional packages are missing) is skipped with a
 Runs (seed 0):
 
 * embedded model on CPU, ``--quick``: the BFCL single-turn view of the first 2 entries of the
-  fixed CPU subset (`langchain_ste.benchmarks.bfcl.cpu_subset`, 6 entries of at most 3 turns),
+  fixed CPU subset
+  (`langchain_ste.evaluate.benchmarks.bfcl.cpu_subset`, 6 entries of at most 3 turns),
   1 episode x 1 trial for a seeded sample of 8 of the involved functions, 20 LoRA steps;
   budget ~10 minutes on 2 free cores (a BFCL single-turn entry took 3-170 s to evaluate
   here: the prompt renders every function of the involved classes);
@@ -42,7 +43,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
 
-from langchain_ste.benchmarks.base import EvalCase
+from langchain_ste.evaluate.benchmarks.base import EvalCase
 from langchain_ste.evaluate.metrics import ALL, EntryResult, aggregate
 from langchain_ste.evaluate.report import write_report
 from langchain_ste.evaluate.runner import load_cases, run_benchmark
@@ -60,10 +61,10 @@ def exploration_tools(
     """The tools to explore: the functions of the classes the test entries involve, or a seeded
     sample of ``max_tools`` of them (chosen without looking at the ground truth)."""
     if benchmark == "examples":
-        from langchain_ste.example_tools import example_tools
+        from langchain_ste.tools.examples import example_tools
 
         return example_tools()
-    from langchain_ste.benchmarks.bfcl import bfcl_exploration_tools, load_entries
+    from langchain_ste.evaluate.benchmarks.bfcl import bfcl_exploration_tools, load_entries
 
     entries = load_entries(ids=[c.id for c in cases])
     classes = sorted({name for e in entries for name in e.involved_classes})
@@ -169,7 +170,7 @@ def explore_and_exploit(
     """Explore ``tools`` with ``explorer``; evaluate in context and (embedded model) fine-tuned."""
     try:
         from langchain_ste.explore import explore
-        from langchain_ste.memory import ExplorationMemory
+        from langchain_ste.memory.chroma import ExplorationMemory
     except ImportError as exc:
         say(f"skipping exploration and both STE conditions: {exc}")
         return
@@ -282,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
-    from langchain_ste.benchmarks.bfcl import BFCLUnavailableError
+    from langchain_ste.evaluate.benchmarks.bfcl import BFCLUnavailableError
     from langchain_ste.models import load_chat_model
 
     local = args.model == "local"

@@ -33,10 +33,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from langchain_ste.example_tools import example_tools
 from langchain_ste.explore import explore
-from langchain_ste.explore.store import LogStore
+from langchain_ste.memory.base import LogStore
 from langchain_ste.models import load_chat_model
+from langchain_ste.tools.examples import example_tools
 from langchain_ste.trial import Trial
 
 ARMS = ("off", "schema", "on")
@@ -100,7 +100,7 @@ def run_arm(arm: str, args: argparse.Namespace, out: Path) -> dict[str, Any]:
     }
     directory = out / arm
     if arm == "on":
-        from langchain_ste.memory import ExplorationMemory
+        from langchain_ste.memory.chroma import ExplorationMemory
 
         options["memory"] = ExplorationMemory(directory)
     elif arm == "schema":

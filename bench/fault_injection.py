@@ -36,13 +36,14 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.tools import BaseTool, tool
 from langgraph.types import RetryPolicy
 
-from langchain_ste.execution import execute_tool_call
 from langchain_ste.explore import explore
 from langchain_ste.explore.nodes import is_transient
-from langchain_ste.policy import ToolPolicy
-from langchain_ste.runlock import RunLockedError
+from langchain_ste.memory.lock import RunLockedError
 from langchain_ste.testing import ScriptedChatModel
-from langchain_ste.trial import Step, Trial, TrialLog, TrialSchemaError
+from langchain_ste.tools.execution import execute_tool_call
+from langchain_ste.tools.policy import ToolPolicy
+from langchain_ste.trial import Step, Trial, TrialSchemaError
+from langchain_ste.trial_log import TrialLog
 
 FAST_RETRY = RetryPolicy(
     initial_interval=0.01, max_interval=0.05, max_attempts=4, jitter=False, retry_on=is_transient
@@ -290,7 +291,7 @@ SECRETS = [
 def fault_secrets(n: int, work: Path) -> Row:
     from langchain_core.embeddings import DeterministicFakeEmbedding
 
-    from langchain_ste.memory import ExplorationMemory
+    from langchain_ste.memory.chroma import ExplorationMemory
 
     @tool
     def connect(url: str, api_key: str) -> str:
@@ -559,7 +560,7 @@ def fault_sigkill(n: int, work: Path) -> Row:
 
 
 HOLDER = (
-    "import sys, time\nfrom langchain_ste.runlock import RunLock\nlock = RunLock(sys.argv[1])\n"
+    "import sys, time\nfrom langchain_ste.memory.lock import RunLock\nlock = RunLock(sys.argv[1])\n"
     "lock.acquire()\nprint('ready', flush=True)\ntime.sleep(600)\n"
 )
 

@@ -31,8 +31,8 @@ def example_records(copies: int = 2) -> list[dict[str, Any]]:
     """SFT records of the example tools: each held-out question, called and answered."""
     from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-    from langchain_ste.example_tools import HELD_OUT_QUESTIONS, example_tools
     from langchain_ste.finetune import build_sft_records
+    from langchain_ste.tools.examples import HELD_OUT_QUESTIONS, example_tools
     from langchain_ste.trial import Step, Trial, trajectory_to_dicts
 
     tools = {t.name: t for t in example_tools()}

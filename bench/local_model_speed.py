@@ -18,7 +18,7 @@ import tempfile
 import time
 from typing import Any
 
-from langchain_ste import local_model
+from langchain_ste.models import local as local_model
 
 PROMPT = "Explain in a few sentences why the sky is blue."
 

@@ -39,8 +39,8 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from langchain_ste.embeddings import MiniLMEmbeddings, load_embeddings
-from langchain_ste.memory import ExplorationMemory
+from langchain_ste.memory.chroma import ExplorationMemory
+from langchain_ste.memory.embeddings import MiniLMEmbeddings, load_embeddings
 from langchain_ste.trial import Trial
 
 TEMPLATES = [

@@ -52,8 +52,8 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     import ray
 
-    from langchain_ste.distributed import explore_on_ray
     from langchain_ste.explore import explore
+    from langchain_ste.explore.ray import explore_on_ray
 
     episodes = N_TOOLS * OPTIONS["episodes_per_tool"]  # type: ignore[operator]
     with tempfile.TemporaryDirectory() as tmp:

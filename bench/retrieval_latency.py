@@ -35,7 +35,7 @@ ITEMS = ["yoga mat", "kettle", "running shoes", "desk lamp", "backpack", "water 
 def make_trials(n: int) -> list[Trial]:
     from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-    from langchain_ste.example_tools import convert_units, search_catalog
+    from langchain_ste.tools.examples import convert_units, search_catalog
     from langchain_ste.trial import Step, Trial, trajectory_to_dicts
 
     trials = []
@@ -88,11 +88,11 @@ def main() -> None:
 
     from langchain_core.messages import BaseMessage, HumanMessage
 
-    from langchain_ste.embeddings import load_embeddings
-    from langchain_ste.example_tools import example_tools
     from langchain_ste.exploit import ExemplarRetriever
-    from langchain_ste.memory import ExplorationMemory
+    from langchain_ste.memory.chroma import ExplorationMemory
+    from langchain_ste.memory.embeddings import load_embeddings
     from langchain_ste.models import load_chat_model
+    from langchain_ste.tools.examples import example_tools
 
     tools = example_tools()
     queries = [

@@ -21,7 +21,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from langchain_ste.protocol import reply_to_message, tool_schemas
+from langchain_ste.models.react_protocol import reply_to_message, tool_schemas
 
 Reply = AIMessage | str | BaseException
 Script = Sequence[Reply] | Callable[[list[BaseMessage], list[str]], Reply]
@@ -117,7 +117,7 @@ class ScriptedExplorer(ScriptedChatModel):
 
     Example:
         >>> from langchain_ste.explore import explore
-        >>> from langchain_ste.example_tools import example_tools
+        >>> from langchain_ste.tools.examples import example_tools
         >>> trials = explore(ScriptedExplorer(), example_tools(), preset="paper",
         ...                  episodes_per_tool=1, trials_per_episode=1)
         >>> [(t.steps[0].tool, t.success) for t in trials]
@@ -129,7 +129,7 @@ class ScriptedExplorer(ScriptedChatModel):
     def _next(self, messages: list[BaseMessage], tools: list[dict[str, Any]] | None) -> AIMessage:
         from langchain_core.messages import ToolMessage
 
-        from langchain_ste.coldstart import example_value
+        from langchain_ste.explore.demonstrations import example_value
 
         with self._lock:
             self.calls.append({"messages": list(messages),

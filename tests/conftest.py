@@ -37,6 +37,6 @@ def local_chat_model() -> Iterator[object]:
 @pytest.fixture(scope="session")
 def embeddings() -> Iterator[object]:
     """The embedded MiniLM embeddings, loaded once per session."""
-    from langchain_ste.embeddings import load_embeddings
+    from langchain_ste.memory.embeddings import load_embeddings
 
     yield load_embeddings()

@@ -23,10 +23,10 @@ API_PAGE = ROOT / "docs" / "api.md"
 
 # Docstring examples of these modules need optional packages; without them they are skipped.
 EXTRAS: dict[str, tuple[str, ...]] = {
-    "langchain_ste.benchmarks.bfcl": ("bfcl_eval",),
-    "langchain_ste.distributed": ("ray",),
+    "langchain_ste.evaluate.benchmarks.bfcl": ("bfcl_eval",),
+    "langchain_ste.explore.ray": ("ray",),
     "langchain_ste.finetune.lora": ("torch", "transformers", "peft"),
-    "langchain_ste.local_model": ("torch", "transformers"),
+    "langchain_ste.models.local": ("torch", "transformers"),
 }
 
 # Public names whose documentation is missing in the package (owned by other modules' authors);

@@ -16,12 +16,12 @@ from langchain_ste.trial import (
     SCHEMA_VERSION,
     Step,
     Trial,
-    TrialLog,
     TrialSchemaError,
     check_tool_pairing,
     exemplar_messages,
     trajectory_to_dicts,
 )
+from langchain_ste.trial_log import TrialLog
 
 
 def make(i: int, tool: str = "t") -> Trial:
@@ -108,7 +108,7 @@ def test_unknown_fields_from_same_version_are_ignored() -> None:
 
 def test_every_append_is_fsynced(tmp_path: Path) -> None:
     log = TrialLog(tmp_path / "trials.jsonl")
-    with mock.patch("langchain_ste.trial.os.fsync", wraps=os.fsync) as fsync:
+    with mock.patch("langchain_ste.trial_log.os.fsync", wraps=os.fsync) as fsync:
         log.append([make(0)])
         log.append([make(1)])
         log.append([make(1)])  # nothing new: no write

@@ -63,8 +63,8 @@ def curate_command(
     ] = False,
 ) -> None:
     """Keep successful trials (STE's rule), optionally dedupe, re-check and paraphrase them."""
-    from langchain_ste import curate
-    from langchain_ste.trial import read_trials, write_trials
+    from langchain_ste.finetune import curate
+    from langchain_ste.trial_log import read_trials, write_trials
 
     src, dst = trials_file(source), trials_file(out)
     if not src.is_file():
@@ -87,7 +87,7 @@ def curate_command(
     if dedupe or dedupe_threshold is not None:
         embeddings = None
         if dedupe_threshold is not None:
-            from langchain_ste.embeddings import load_embeddings
+            from langchain_ste.memory.embeddings import load_embeddings
 
             embeddings = load_embeddings()
         trials = curate.dedupe(trials, embeddings=embeddings, threshold=dedupe_threshold or 0.92)

@@ -28,7 +28,7 @@ from rich.table import Table
 
 from langchain_ste.cli.app import BaseUrlOption, ModelOption, app, load_model_option
 from langchain_ste.evaluate.metrics import EntryResult
-from langchain_ste.example_tools import HELD_OUT_QUESTIONS, example_tools
+from langchain_ste.tools.examples import HELD_OUT_QUESTIONS, example_tools
 from langchain_ste.trial import Trial
 
 DEMO_EPISODES = 2
@@ -190,7 +190,7 @@ def run_demo(
     from langchain_ste.evaluate.report import write_report
     from langchain_ste.evaluate.runner import load_cases, run_benchmark
     from langchain_ste.exploit import STEMiddleware
-    from langchain_ste.memory import ExplorationMemory
+    from langchain_ste.memory.chroma import ExplorationMemory
 
     console = console or Console()
     tools = example_tools()

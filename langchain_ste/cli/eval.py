@@ -56,7 +56,7 @@ def ste_middleware(memory: Path, k: int) -> list[Any]:
             param_hint="--memory",
         )
     from langchain_ste.exploit import STEMiddleware
-    from langchain_ste.memory import ExplorationMemory
+    from langchain_ste.memory.chroma import ExplorationMemory
 
     return [STEMiddleware(ExplorationMemory(memory), k=k)]
 
@@ -94,7 +94,7 @@ def eval_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Report folder.")] = Path("ste-eval"),
 ) -> None:
     """Evaluate a model on a benchmark and write results.md / .json / .png."""
-    from langchain_ste.benchmarks.bfcl import BFCLUnavailableError
+    from langchain_ste.evaluate.benchmarks.bfcl import BFCLUnavailableError
     from langchain_ste.evaluate.metrics import ALL, aggregate
     from langchain_ste.evaluate.report import load_results, write_report
     from langchain_ste.evaluate.runner import load_cases, run_benchmark

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from langchain_ste.cli.app import BaseUrlOption, ModelOption, app, load_model_option
-from langchain_ste.policy import Budget, ToolPolicy
+from langchain_ste.tools.policy import Budget, ToolPolicy
 from langchain_ste.trial import Trial
 
 
@@ -121,8 +121,8 @@ def explore_command(
     Running again on the same OUT resumes: finished trials are kept and not redone.
     """
     from langchain_ste.explore.settings import resolve_settings
-    from langchain_ste.runlock import RunLockedError
-    from langchain_ste.tool_loading import load_object, load_tools
+    from langchain_ste.memory.lock import RunLockedError
+    from langchain_ste.tools.loading import load_object, load_tools
 
     try:
         tool_list = load_tools(tools)
@@ -152,7 +152,7 @@ def explore_command(
     total = len(selected) * settings.episodes_per_tool * settings.trials_per_episode
     store: dict[str, Any] = {"out_dir": out}
     if memory:
-        from langchain_ste.memory import ExplorationMemory
+        from langchain_ste.memory.chroma import ExplorationMemory
 
         store = {"memory": ExplorationMemory(out)}
     console = Console(stderr=True)
@@ -248,7 +248,7 @@ _HEADERS = ("tool", "trials", "parsed", "ran ok", "success", "distinct ok", "err
 
 def _finished(out: Path, tools: Sequence[str]) -> int:
     """Trials of ``tools`` already in ``out`` (a resumed run starts its bar there)."""
-    from langchain_ste.trial import TrialLog
+    from langchain_ste.trial_log import TrialLog
 
     path = out / "trials.jsonl"
     if not path.exists():

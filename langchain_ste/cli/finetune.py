@@ -22,7 +22,7 @@ def load_trials_or_exit(path: Path) -> list[Any]:
         ...     print(exc.message)
         no trials file at /nonexistent/trials.jsonl: run `ste explore` first
     """
-    from langchain_ste.trial import read_trials
+    from langchain_ste.trial_log import read_trials
 
     source = path / "trials.jsonl" if path.is_dir() or not path.suffix else path
     if not source.is_file():
@@ -34,7 +34,7 @@ def tools_or_none(spec: str | None) -> list[Any] | None:
     """The tools of an import spec (``module:attr``), or None to rebuild schemas from trials."""
     if spec is None:
         return None
-    from langchain_ste.tool_loading import load_tools
+    from langchain_ste.tools.loading import load_tools
 
     try:
         return load_tools(spec)

@@ -12,7 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from langchain_ste.cli.app import app
-from langchain_ste.trial import Trial, TrialLog, TrialSchemaError
+from langchain_ste.trial import Trial, TrialSchemaError
+from langchain_ste.trial_log import TrialLog
 
 
 @dataclass
@@ -132,7 +133,7 @@ def show_command(
         console.print(memory_summary_table(summarize(trials, examples=examples), directory))
         return
 
-    from langchain_ste.memory import ExplorationMemory, MemoryStoreError
+    from langchain_ste.memory.chroma import ExplorationMemory, MemoryStoreError
 
     try:
         memory = ExplorationMemory(directory, create=False, reindex=reindex)

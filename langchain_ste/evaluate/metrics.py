@@ -103,7 +103,7 @@ def is_malformed_reply(message: AIMessage) -> bool:
     """Whether a model reply broke the tool protocol.
 
     Example:
-        >>> from langchain_ste.protocol import reply_to_message
+        >>> from langchain_ste.models.react_protocol import reply_to_message
         >>> is_malformed_reply(reply_to_message("Action: add\\nAction Input: 3", ["add"]))
         True
         >>> is_malformed_reply(reply_to_message("Final Answer: 3", ["add"]))

@@ -23,9 +23,9 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 
-from langchain_ste.benchmarks.base import EvalCase, RecordedCall
+from langchain_ste.evaluate.benchmarks.base import EvalCase, RecordedCall
 from langchain_ste.evaluate.metrics import EntryResult, TurnResult, is_malformed_reply
-from langchain_ste.prompts import EVAL_SYSTEM
+from langchain_ste.explore.prompts import EVAL_SYSTEM
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def load_cases(
         benchmark: ``bfcl-multi-turn``, ``bfcl-single-turn`` or ``examples``.
         limit: at most this many cases.
         subset: for BFCL, ``all`` (200 entries) or ``cpu`` (a fixed seeded sample, see
-            `langchain_ste.benchmarks.bfcl.cpu_subset`).
+            `langchain_ste.evaluate.benchmarks.bfcl.cpu_subset`).
         seed: the CPU subset's seed.
 
     Raises:
@@ -96,11 +96,11 @@ def load_cases(
         ['examples_0', 'examples_1']
     """
     if benchmark == "examples":
-        from langchain_ste.benchmarks.examples import example_cases
+        from langchain_ste.evaluate.benchmarks.examples import example_cases
 
         return example_cases(limit=limit)
     if benchmark in ("bfcl-multi-turn", "bfcl-single-turn"):
-        from langchain_ste.benchmarks.bfcl import bfcl_cases
+        from langchain_ste.evaluate.benchmarks.bfcl import bfcl_cases
 
         return bfcl_cases(
             single_turn=benchmark == "bfcl-single-turn", limit=limit, subset=subset, seed=seed
@@ -122,7 +122,7 @@ def play_case(
 
     Example:
         >>> from langchain_core.messages import AIMessage
-        >>> from langchain_ste.benchmarks.examples import example_cases
+        >>> from langchain_ste.evaluate.benchmarks.examples import example_cases
         >>> from langchain_ste.testing import ScriptedChatModel
         >>> call = {"name": "convert_units", "args": {"value": 3, "from_unit": "in",
         ...         "to_unit": "cm"}, "id": "c1", "type": "tool_call"}
@@ -210,7 +210,7 @@ def run_benchmark(
         on_result: called with each result as it is ready (progress, incremental saving).
 
     Example:
-        >>> from langchain_ste.benchmarks.examples import example_cases
+        >>> from langchain_ste.evaluate.benchmarks.examples import example_cases
         >>> from langchain_ste.testing import ScriptedChatModel
         >>> results = run_benchmark(ScriptedChatModel(script=["no idea"]), example_cases(limit=2))
         >>> [(r.id, r.correct, r.turns[0].calls) for r in results]

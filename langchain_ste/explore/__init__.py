@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from langchain_ste.explore.graph import aexplore, create_explorer, explore, validate_tools
 from langchain_ste.explore.settings import PRESETS, ExploreSettings
-from langchain_ste.explore.store import ListStore, LogStore, TrialStore
+from langchain_ste.memory.base import ListStore, LogStore, TrialStore
 
 __all__ = [
     "PRESETS",

@@ -31,14 +31,14 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import RetryPolicy, Send
 
-from langchain_ste import prompts as default_prompts
+from langchain_ste.explore import prompts as default_prompts
 from langchain_ste.explore.nodes import DEFAULT_RETRY, EXPLORER_WRITER, UnitRuntime
 from langchain_ste.explore.settings import ExploreSettings, resolve_settings
 from langchain_ste.explore.state import ExploreInput, ExploreOutput, ExploreState, UnitState
-from langchain_ste.explore.store import ListStore, LogStore, TrialStore
-from langchain_ste.policy import Budget, ToolPolicy
-from langchain_ste.redact import Redactor
-from langchain_ste.runlock import RunLock
+from langchain_ste.memory.base import ListStore, LogStore, TrialStore
+from langchain_ste.memory.lock import RunLock
+from langchain_ste.tools.policy import Budget, ToolPolicy
+from langchain_ste.tools.redact import Redactor
 from langchain_ste.trial import Trial
 
 logger = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def validate_tools(tools: Sequence[BaseTool]) -> None:
         ValueError: no tools, duplicate names, or a tool without a description.
 
     Example:
-        >>> from langchain_ste.example_tools import example_tools
+        >>> from langchain_ste.tools.examples import example_tools
         >>> validate_tools(example_tools() * 2)
         Traceback (most recent call last):
         ...
@@ -122,7 +122,7 @@ def create_explorer(
         demonstrations: show cold-start / bootstrapped demonstrations in the act step.
         verdict_mode: ``"model"`` or ``"grounded"`` success.
         redactor: masks secrets before a trial is stored (default `Redactor()`; None disables).
-        prompts: a module or object with the prompt constants of `langchain_ste.prompts`.
+        prompts: a module or object with the prompt constants of `langchain_ste.explore.prompts`.
         retry: retries of transient model errors (rate limits, 5xx, timeouts).
         checkpointer: an optional LangGraph checkpointer.
         seed: seeds the retry jitter (model sampling is seeded by the model itself, e.g.
@@ -133,7 +133,7 @@ def create_explorer(
         ``{"trials": [trial dicts], "stopped": [reasons]}``. It composes as a subgraph.
 
     Example:
-        >>> from langchain_ste.example_tools import example_tools
+        >>> from langchain_ste.tools.examples import example_tools
         >>> from langchain_ste.testing import ScriptedChatModel
         >>> graph = create_explorer(ScriptedChatModel(script=["q"]), example_tools())
         >>> sorted(n for n in graph.get_graph().nodes if not n.startswith("__"))
@@ -304,7 +304,7 @@ async def aexplore(
     Example:
         >>> import asyncio
         >>> from langchain_core.messages import AIMessage
-        >>> from langchain_ste.example_tools import convert_units
+        >>> from langchain_ste.tools.examples import convert_units
         >>> from langchain_ste.testing import ScriptedChatModel
         >>> call = {"name": "convert_units", "args": {"value": 1, "from_unit": "km",
         ...         "to_unit": "m"}, "id": "c1", "type": "tool_call"}
@@ -356,7 +356,7 @@ def explore(model: BaseChatModel, tools: Sequence[BaseTool], /, **options: Any) 
     """Synchronous `aexplore` (also from a notebook whose event loop is already running).
 
     Example:
-        >>> from langchain_ste.example_tools import example_tools
+        >>> from langchain_ste.tools.examples import example_tools
         >>> from langchain_ste.testing import ScriptedChatModel
         >>> trials = explore(ScriptedChatModel(script=["Convert 2 km to miles"]), example_tools(),
         ...                  episodes_per_tool=1, trials_per_episode=2, preset="paper")

@@ -26,17 +26,17 @@ from langchain_core.tools import BaseTool
 from langgraph.config import get_stream_writer
 from langgraph.types import RetryPolicy
 
-from langchain_ste import prompts as default_prompts
-from langchain_ste.coldstart import act_demonstrations, imagine_examples
-from langchain_ste.execution import execute_tool_call
+from langchain_ste.explore import prompts as default_prompts
+from langchain_ste.explore.demonstrations import act_demonstrations, imagine_examples
 from langchain_ste.explore.settings import ExploreSettings
 from langchain_ste.explore.state import UnitState
-from langchain_ste.explore.store import TrialStore
-from langchain_ste.policy import BudgetExhausted, BudgetTracker, ToolPolicy
-from langchain_ste.protocol import tool_schemas
-from langchain_ste.redact import Redactor
+from langchain_ste.explore.verdict import combine, signals
+from langchain_ste.memory.base import TrialStore
+from langchain_ste.models.react_protocol import tool_schemas
+from langchain_ste.tools.execution import execute_tool_call
+from langchain_ste.tools.policy import BudgetExhausted, BudgetTracker, ToolPolicy
+from langchain_ste.tools.redact import Redactor
 from langchain_ste.trial import ErrorKind, Step, Trial, trajectory_to_dicts
-from langchain_ste.verdict import combine, signals
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

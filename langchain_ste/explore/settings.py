@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 
-from langchain_ste.verdict import VerdictMode
+from langchain_ste.explore.verdict import VerdictMode
 
 PresetName = Literal["paper", "small-model"]
 

@@ -8,7 +8,7 @@ runs offline: the embedded model on the example tools, trials in ``ste-runs/stud
 | --- | --- | --- |
 | ``model`` | ``STE_MODEL`` | ``local`` (a `load_chat_model` spec) |
 | ``model_factory`` | ``STE_MODEL_FACTORY`` | none (``module:attr``, a zero-argument callable) |
-| ``tools`` | ``STE_TOOLS`` | ``langchain_ste.example_tools:example_tools`` |
+| ``tools`` | ``STE_TOOLS`` | ``langchain_ste.tools.examples:example_tools`` |
 | ``out_dir`` | ``STE_OUT`` | ``ste-runs/studio`` |
 | ``preset`` | ``STE_PRESET`` | by model (see `PRESETS`) |
 """
@@ -22,11 +22,11 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 
 from langchain_ste.explore.graph import create_explorer
-from langchain_ste.tool_loading import load_object, load_tools
+from langchain_ste.tools.loading import load_object, load_tools
 
 _DEFAULTS = {
     "model": "local",
-    "tools": "langchain_ste.example_tools:example_tools",
+    "tools": "langchain_ste.tools.examples:example_tools",
     "out_dir": "ste-runs/studio",
 }
 

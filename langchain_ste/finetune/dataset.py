@@ -34,8 +34,9 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage, BaseMessage, convert_to_openai_messages
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from langchain_ste.protocol import messages_to_react
-from langchain_ste.trial import Trial, check_tool_pairing, read_trials
+from langchain_ste.models.react_protocol import messages_to_react
+from langchain_ste.trial import Trial, check_tool_pairing
+from langchain_ste.trial_log import read_trials
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ def tool_schemas_of(tools: Sequence[Any]) -> list[dict[str, Any]]:
     """OpenAI function-tool schemas (``{"type": "function", "function": {...}}``), in order.
 
     Example:
-        >>> from langchain_ste.example_tools import example_tools
+        >>> from langchain_ste.tools.examples import example_tools
         >>> [s["function"]["name"] for s in tool_schemas_of(example_tools())]
         ['convert_units', 'search_catalog']
     """
@@ -207,7 +208,7 @@ def trial_to_record(
 
     Example:
         >>> from langchain_core.messages import HumanMessage, ToolMessage
-        >>> from langchain_ste.example_tools import example_tools
+        >>> from langchain_ste.tools.examples import example_tools
         >>> from langchain_ste.trial import trajectory_to_dicts
         >>> call = {"name": "search_catalog", "args": {"query": "pan"}, "id": "c",
         ...         "type": "tool_call"}
@@ -287,7 +288,7 @@ def build_sft_records(
 
     Example:
         >>> from langchain_core.messages import HumanMessage, ToolMessage
-        >>> from langchain_ste.example_tools import example_tools
+        >>> from langchain_ste.tools.examples import example_tools
         >>> from langchain_ste.trial import Step, trajectory_to_dicts
         >>> call = {"name": "search_catalog", "args": {"query": "pan"}, "id": "c",
         ...         "type": "tool_call"}

@@ -225,7 +225,7 @@ def train_lora(
     import torch
     from transformers import TrainingArguments, set_seed
 
-    from langchain_ste.local_model import _load_fresh, pick_device
+    from langchain_ste.models.local import _load_fresh, pick_device
 
     if not records:
         raise ValueError("no training records: build them with build_sft_records(trials)")
@@ -356,7 +356,7 @@ def _peft_model(
     """A new LoRA adapter on ``model``, or ``adapter`` loaded trainable (checked for its base)."""
     from peft import LoraConfig, PeftModel, get_peft_model
 
-    from langchain_ste.local_model import AdapterMismatchError
+    from langchain_ste.models.local import AdapterMismatchError
 
     if adapter is None:
         config = LoraConfig(
@@ -473,7 +473,7 @@ def merge_adapter(
     """
     import torch
 
-    from langchain_ste.local_model import SMOLLM2_ID, _load_fresh
+    from langchain_ste.models.local import SMOLLM2_ID, _load_fresh
 
     config_path = Path(adapter_dir) / "adapter_config.json"
     if not config_path.is_file():

@@ -8,12 +8,12 @@ from typing import Any, ClassVar
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
-from langchain_ste.benchmarks.base import CheckResult, EvalCase, ToolEnvironment
-from langchain_ste.benchmarks.examples import example_cases
+from langchain_ste.evaluate.benchmarks.base import CheckResult, EvalCase, ToolEnvironment
+from langchain_ste.evaluate.benchmarks.examples import example_cases
 from langchain_ste.evaluate.metrics import ALL, aggregate
 from langchain_ste.evaluate.runner import load_cases, play_case, run_benchmark
-from langchain_ste.example_tools import HELD_OUT_QUESTIONS, convert_units
 from langchain_ste.testing import ScriptedChatModel
+from langchain_ste.tools.examples import HELD_OUT_QUESTIONS, convert_units
 
 Plan = Sequence[Sequence[dict[str, Any]]]
 
@@ -163,7 +163,7 @@ class TestBFCL:
         pytest.importorskip("bfcl_eval")
 
     def _truth(self) -> dict[str, list[list[dict[str, Any]]]]:
-        from langchain_ste.benchmarks.bfcl import ground_truth_calls, load_entries
+        from langchain_ste.evaluate.benchmarks.bfcl import ground_truth_calls, load_entries
 
         entries = load_entries(ids=self.ids)
         return {e.turns[0]: ground_truth_calls(e) for e in entries}
@@ -178,7 +178,7 @@ class TestBFCL:
         return plan
 
     def test_ground_truth_replay_scores_100_percent(self) -> None:
-        from langchain_ste.benchmarks.bfcl import bfcl_cases
+        from langchain_ste.evaluate.benchmarks.bfcl import bfcl_cases
 
         for single in (False, True):
             cases = bfcl_cases(ids=self.ids, single_turn=single)
@@ -193,7 +193,7 @@ class TestBFCL:
         assert [len(t.calls) for t in results[0].turns] == [3]
 
     def test_a_wrong_function_scores_0(self) -> None:
-        from langchain_ste.benchmarks.bfcl import bfcl_cases
+        from langchain_ste.evaluate.benchmarks.bfcl import bfcl_cases
 
         def wrong(messages: list[BaseMessage]) -> Plan:
             return [[{"name": "pwd", "args": {}}]] * 8

@@ -15,11 +15,12 @@ from langchain_core.tools import StructuredTool, tool
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import RetryPolicy
 
-from langchain_ste.example_tools import convert_units, example_tools, search_catalog
 from langchain_ste.explore import ListStore, aexplore, create_explorer, explore
-from langchain_ste.policy import Budget, ToolPolicy
 from langchain_ste.testing import ScriptedChatModel
-from langchain_ste.trial import TrialLog, check_tool_pairing
+from langchain_ste.tools.examples import convert_units, example_tools, search_catalog
+from langchain_ste.tools.policy import Budget, ToolPolicy
+from langchain_ste.trial import check_tool_pairing
+from langchain_ste.trial_log import TrialLog
 
 _ids = itertools.count()
 FAST_RETRY = RetryPolicy(
@@ -170,7 +171,7 @@ def test_failures_are_recorded_not_raised() -> None:
     assert "backend down" in (steps[0].error or "")
     # The scripted reflector says yes: "paper" mode trusts it, the grounded signals do not.
     assert trials[0].success and not trials[0].signals["executed_ok"]
-    from langchain_ste.verdict import combine
+    from langchain_ste.explore.verdict import combine
 
     assert not combine(trials[0].signals, "grounded")
     check_tool_pairing(trials[0].to_messages())

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from langchain_ste.example_tools import example_tools
 from langchain_ste.explore import explore
-from langchain_ste.trial import TrialLog, check_tool_pairing
+from langchain_ste.tools.examples import example_tools
+from langchain_ste.trial import check_tool_pairing
+from langchain_ste.trial_log import TrialLog
 
 pytestmark = pytest.mark.integration
 

@@ -13,12 +13,12 @@ import pytest
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.tools import StructuredTool
 
-from langchain_ste.example_tools import convert_units, search_catalog
 from langchain_ste.explore import aexplore, create_explorer, explore
 from langchain_ste.explore.settings import default_preset, resolve_settings
 from langchain_ste.explore.studio import make_graph
-from langchain_ste.policy import Budget
 from langchain_ste.testing import ScriptedChatModel, ScriptedExplorer
+from langchain_ste.tools.examples import convert_units, search_catalog
+from langchain_ste.tools.policy import Budget
 
 _ids = itertools.count()
 

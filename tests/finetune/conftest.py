@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from langchain_ste.example_tools import convert_units, search_catalog
+from langchain_ste.tools.examples import convert_units, search_catalog
 from langchain_ste.trial import Step, Trial, trajectory_to_dicts
 
 TOOLS = {"convert_units": convert_units, "search_catalog": search_catalog}
@@ -92,7 +92,7 @@ def tokenizer() -> Any:
     """The embedded model's tokenizer (ChatML template), from the local cache."""
     from transformers import AutoTokenizer
 
-    from langchain_ste.local_model import resolve_model_path
+    from langchain_ste.models.local import resolve_model_path
 
     return AutoTokenizer.from_pretrained(resolve_model_path("local")[0])
 

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage
 
-from langchain_ste.example_tools import example_tools
 from langchain_ste.finetune import (
     build_sft_records,
     export_dataset,
@@ -17,9 +16,11 @@ from langchain_ste.finetune import (
     read_jsonl,
     split,
 )
-from langchain_ste.protocol import parse_react
-from langchain_ste.react_model import react_prompt
-from langchain_ste.trial import Trial, write_trials
+from langchain_ste.models.react import react_prompt
+from langchain_ste.models.react_protocol import parse_react
+from langchain_ste.tools.examples import example_tools
+from langchain_ste.trial import Trial
+from langchain_ste.trial_log import write_trials
 from tests.finetune.conftest import CALLS, make_trial
 
 NAMES = ["convert_units", "search_catalog"]

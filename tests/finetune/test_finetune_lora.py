@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from langchain_ste.example_tools import example_tools
 from langchain_ste.finetune import build_sft_records, train_rounds
 from langchain_ste.finetune.lora import (
     IGNORE,
@@ -18,7 +17,8 @@ from langchain_ste.finetune.lora import (
     train_lora,
 )
 from langchain_ste.finetune.replay import RECORDS_FILE
-from langchain_ste.local_model import AdapterMismatchError
+from langchain_ste.models.local import AdapterMismatchError
+from langchain_ste.tools.examples import example_tools
 from langchain_ste.trial import Trial
 
 FAST = {"progress": False, "batch_size": 2, "max_length": 2048}

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from langchain_ste.example_tools import convert_units
 from langchain_ste.finetune import build_sft_records, train_lora
+from langchain_ste.tools.examples import convert_units
 from langchain_ste.trial import Trial
 
 
@@ -15,8 +15,8 @@ from langchain_ste.trial import Trial
 def test_real_lora_lowers_loss_and_the_adapter_reloads_into_a_tool_call(
     trials: list[Trial], tmp_path: Path
 ) -> None:
-    from langchain_ste.local_model import SMOLLM2_ID
     from langchain_ste.models import load_chat_model
+    from langchain_ste.models.local import SMOLLM2_ID
 
     # one tool keeps the prompt short: 6 steps of 3 examples take ~25 s on 2 cores
     records, _ = build_sft_records(trials[:3], [convert_units])

@@ -22,7 +22,8 @@ import pytest
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.tools import tool
 
-from langchain_ste.trial import Trial, TrialLog
+from langchain_ste.trial import Trial
+from langchain_ste.trial_log import TrialLog
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses fork")
 
@@ -147,7 +148,7 @@ def run_with_memory(out_dir: str, latency: float) -> None:
     from langchain_core.embeddings import DeterministicFakeEmbedding
 
     from langchain_ste.explore import explore
-    from langchain_ste.memory import ExplorationMemory
+    from langchain_ste.memory.chroma import ExplorationMemory
     from langchain_ste.testing import ScriptedChatModel
 
     memory = ExplorationMemory(out_dir, embeddings=DeterministicFakeEmbedding(size=16))
@@ -163,7 +164,7 @@ def test_sigkill_with_chroma_memory_then_index_catches_up(tmp_path: Path) -> Non
 
     from langchain_core.embeddings import DeterministicFakeEmbedding
 
-    from langchain_ste.memory import ExplorationMemory
+    from langchain_ste.memory.chroma import ExplorationMemory
 
     clean_dir, crash_dir = tmp_path / "clean", tmp_path / "crashed"
     child = [sys.executable, __file__, str(crash_dir)]

@@ -13,7 +13,7 @@ from langgraph.types import RetryPolicy
 from langchain_ste.explore import explore
 from langchain_ste.explore.nodes import is_transient
 from langchain_ste.testing import ScriptedChatModel
-from langchain_ste.trial import TrialLog
+from langchain_ste.trial_log import TrialLog
 
 FAST_RETRY = RetryPolicy(
     initial_interval=0.01,

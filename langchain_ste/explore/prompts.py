@@ -1,0 +1,74 @@
+"""Every prompt langchain-ste sends, in one place, so that users can read and override them.
+
+Templates use `str.format` fields. The defaults are written to work for small local models and for
+hosted models alike: short, concrete, one task per prompt.
+"""
+
+from __future__ import annotations
+
+IMAGINE_SYSTEM = """You write realistic questions that a customer asks an assistant. \
+The assistant can: {description}"""
+
+IMAGINE_EXAMPLES = """Examples of the format (write your own, different question):
+{examples}"""
+
+IMAGINE_PAST = """Questions already asked (ask something different):
+{queries}"""
+
+IMAGINE_SHORT_TERM = """Earlier questions and what happened:
+{trials}
+Ask something harder: an edge case, or other values."""
+
+IMAGINE_HUMAN = "Write one new customer question."
+
+ACT_SYSTEM = """You are a helpful assistant with tools. Use a tool to answer the user's request.
+When you have the tool's result, give the final answer to the user."""
+
+ACT_DEMONSTRATIONS_NOTE = """The first conversations below are worked examples of the format.
+Examples marked [format example] have placeholder results."""
+
+PARSE_ERROR_FEEDBACK = """Error: {error}. Reply exactly in the format:
+Action: <tool name>
+Action Input: <JSON object of arguments>"""
+
+REFLECT_SYSTEM = """You check whether an assistant solved a user's request with tools.
+
+Request: {query}
+What happened:
+{transcript}
+Final answer: {answer}
+
+Was the request solved correctly? Reply in exactly two lines:
+Verdict: <yes or no>
+Lesson: <one sentence on how to use the tool: argument meanings, formats, pitfalls>"""
+
+REFLECT_HUMAN = "Your review:"
+
+FILTER_SYSTEM = """You check a record of an assistant using tools.
+
+Request: {query}
+Tool calls and results:
+{transcript}
+Final answer: {answer}
+
+Did the tool calls and the answer correctly solve the request? Reply with one line:
+Verdict: <yes or no>"""
+
+PARAPHRASE_SYSTEM = """Rewrite the user's request in different words. Keep every value (numbers,
+names, units) and the meaning. Reply with the rewritten request only."""
+
+REFINE_SYSTEM = """You improve the documentation of a tool from notes taken while using it.
+
+Tool: {name}
+Current description: {description}
+Arguments (JSON schema): {schema}
+Notes from trials (lessons, errors seen, calls that worked):
+{notes}
+
+Write an improved description in at most 4 sentences: what the tool does, what each argument
+really accepts (formats, units, allowed values) and the pitfalls seen. Reply with the description
+only."""
+
+EVAL_SYSTEM = """You are a helpful assistant with tools. Complete the user's request by calling \
+the tools; call one tool at a time and use its result. When the request is done, reply with a \
+short final answer."""

@@ -1,0 +1,1 @@
+"""Tools as exploration meets them: execution, isolation, output, policy, redaction, loading."""
