@@ -37,7 +37,7 @@ from langchain_core.tools import BaseTool, tool
 from langgraph.types import RetryPolicy
 
 from langchain_ste.explore import explore
-from langchain_ste.explore.nodes import is_transient
+from langchain_ste.explore.runtime import is_transient
 from langchain_ste.memory.lock import RunLockedError
 from langchain_ste.testing import ScriptedChatModel
 from langchain_ste.tools.execution import execute_tool_call

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import logging
 import os
 from collections.abc import Callable, Coroutine, Sequence
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langchain_core.tools import BaseTool
 from langgraph.config import get_stream_writer
@@ -31,8 +33,11 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import RetryPolicy, Send
 
-from langchain_ste.explore import prompts as default_prompts
-from langchain_ste.explore.nodes import DEFAULT_RETRY, EXPLORER_WRITER, UnitRuntime
+from langchain_ste.explore.act import act, execute
+from langchain_ste.explore.imagine import imagine, start_episode
+from langchain_ste.explore.prompts import DEFAULT_PROMPTS, ExplorePrompts
+from langchain_ste.explore.reflect import reflect
+from langchain_ste.explore.runtime import DEFAULT_RETRY, EXPLORER_WRITER, UnitRuntime
 from langchain_ste.explore.settings import ExploreSettings, resolve_settings
 from langchain_ste.explore.state import ExploreInput, ExploreOutput, ExploreState, UnitState
 from langchain_ste.memory.base import ListStore, LogStore, TrialStore
@@ -92,7 +97,7 @@ def create_explorer(
     demonstrations: bool | None = None,
     verdict_mode: str | None = None,
     redactor: Redactor | object | None = _DEFAULT,
-    prompts: Any = None,
+    prompts: ExplorePrompts = DEFAULT_PROMPTS,
     retry: RetryPolicy = DEFAULT_RETRY,
     checkpointer: Any = None,
     seed: int = 0,
@@ -122,7 +127,8 @@ def create_explorer(
         demonstrations: show cold-start / bootstrapped demonstrations in the act step.
         verdict_mode: ``"model"`` or ``"grounded"`` success.
         redactor: masks secrets before a trial is stored (default `Redactor()`; None disables).
-        prompts: a module or object with the prompt constants of `langchain_ste.explore.prompts`.
+        prompts: the templates of every model call (`ExplorePrompts`; override fields with
+            `dataclasses.replace`).
         retry: retries of transient model errors (rate limits, 5xx, timeouts).
         checkpointer: an optional LangGraph checkpointer.
         seed: seeds the retry jitter (model sampling is seeded by the model itself, e.g.
@@ -168,7 +174,7 @@ def create_explorer(
         tracker=(budget or Budget()).tracker(),
         redactor=Redactor() if redactor is _DEFAULT else redactor,  # type: ignore[arg-type]
         emulator=emulator,
-        prompts=prompts or default_prompts,
+        prompts=prompts,
         retry=retry,
         max_concurrency=max_concurrency,
         seed=seed,
@@ -213,15 +219,44 @@ def create_explorer(
 
 def build_unit_graph(runtime: UnitRuntime) -> CompiledStateGraph:
     """The per-unit subgraph: start_episode -> imagine -> act <-> execute -> reflect."""
+    max_steps = runtime.settings.max_steps
+
+    def after_start(state: UnitState) -> str:
+        return "imagine" if state["position"] < len(state["episodes"]) else END
+
+    def after_imagine(state: UnitState) -> str:
+        if state.get("stopped"):
+            return END
+        return "reflect" if state["error"] else "act"
+
+    def after_act(state: UnitState) -> str:
+        if state.get("stopped"):
+            return END
+        last = state["messages"][-1] if state["messages"] else None
+        if state["error"] or not isinstance(last, AIMessage):
+            return "reflect"
+        wants_tools = bool(last.tool_calls or last.invalid_tool_calls)
+        return "execute" if wants_tools and len(state["steps"]) < max_steps else "reflect"
+
+    def after_execute(state: UnitState) -> str:
+        if state.get("stopped"):
+            return END
+        return "act" if len(state["steps"]) < max_steps else "reflect"
+
+    def after_reflect(state: UnitState) -> str:
+        if state.get("stopped"):
+            return END
+        return "imagine" if state["trial_index"] > 0 else "start_episode"
+
     graph = StateGraph(UnitState)
-    for name in ("start_episode", "imagine", "act", "execute", "reflect"):
-        graph.add_node(name, _node(getattr(runtime, name), name))
+    for node in (start_episode, imagine, act, execute, reflect):
+        graph.add_node(node.__name__, _node(functools.partial(node, runtime), node.__name__))
     graph.add_edge(START, "start_episode")
-    graph.add_conditional_edges("start_episode", runtime.after_start, ["imagine", END])
-    graph.add_conditional_edges("imagine", runtime.after_imagine, ["act", "reflect", END])
-    graph.add_conditional_edges("act", runtime.after_act, ["execute", "reflect", END])
-    graph.add_conditional_edges("execute", runtime.after_execute, ["act", "reflect", END])
-    graph.add_conditional_edges("reflect", runtime.after_reflect, ["imagine", "start_episode", END])
+    graph.add_conditional_edges("start_episode", after_start, ["imagine", END])
+    graph.add_conditional_edges("imagine", after_imagine, ["act", "reflect", END])
+    graph.add_conditional_edges("act", after_act, ["execute", "reflect", END])
+    graph.add_conditional_edges("execute", after_execute, ["act", "reflect", END])
+    graph.add_conditional_edges("reflect", after_reflect, ["imagine", "start_episode", END])
     return graph.compile(name="ste-episode")
 
 

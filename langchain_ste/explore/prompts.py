@@ -1,10 +1,17 @@
 """Every prompt langchain-ste sends, in one place, so that users can read and override them.
 
-Templates use `str.format` fields. The defaults are written to work for small local models and for
-hosted models alike: short, concrete, one task per prompt.
+Exploration takes its prompts as one typed set, `ExplorePrompts` (override a field with
+`dataclasses.replace`); the module constants are the default texts, also used by the other
+packages (curation, refinement, evaluation). Templates use `str.format` fields. The defaults are
+written to work for small local models and for hosted models alike: short, concrete, one task
+per prompt.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+
+from langchain_ste.tools.execution import EMULATE_TOOL_SYSTEM
 
 IMAGINE_SYSTEM = """You write realistic questions that a customer asks an assistant. \
 The assistant can: {description}"""
@@ -72,3 +79,38 @@ only."""
 EVAL_SYSTEM = """You are a helpful assistant with tools. Complete the user's request by calling \
 the tools; call one tool at a time and use its result. When the request is done, reply with a \
 short final answer."""
+
+
+@dataclass(frozen=True)
+class ExplorePrompts:
+    """Every template exploration sends to a model, the tool emulator's included.
+
+    Fields (and their `str.format` fields): ``imagine_system`` (``target``, ``description``),
+    ``imagine_examples`` (``examples``), ``imagine_past`` (``queries``), ``imagine_short_term``
+    (``trials``), ``imagine_human``; ``act_system``, ``act_demonstrations_note``,
+    ``parse_error_feedback`` (``error``); ``reflect_system`` (``query``, ``transcript``,
+    ``answer``), ``reflect_human``; ``emulate_tool_system`` (``name``, ``description``,
+    ``schema``).
+
+    Example:
+        >>> from dataclasses import replace
+        >>> mine = replace(ExplorePrompts(), imagine_human="Write one question in French.")
+        >>> mine.imagine_human, mine.act_system == ACT_SYSTEM
+        ('Write one question in French.', True)
+    """
+
+    imagine_system: str = IMAGINE_SYSTEM
+    imagine_examples: str = IMAGINE_EXAMPLES
+    imagine_past: str = IMAGINE_PAST
+    imagine_short_term: str = IMAGINE_SHORT_TERM
+    imagine_human: str = IMAGINE_HUMAN
+    act_system: str = ACT_SYSTEM
+    act_demonstrations_note: str = ACT_DEMONSTRATIONS_NOTE
+    parse_error_feedback: str = PARSE_ERROR_FEEDBACK
+    reflect_system: str = REFLECT_SYSTEM
+    reflect_human: str = REFLECT_HUMAN
+    emulate_tool_system: str = EMULATE_TOOL_SYSTEM
+
+
+DEFAULT_PROMPTS = ExplorePrompts()
+"""The default prompt set."""

@@ -121,7 +121,7 @@ def llm_filter(trials: Sequence[Trial], model: BaseChatModel) -> list[Trial]:
         >>> [t.trial_id for t in llm_filter([a, b], ScriptedChatModel(script=["no", "yes"]))]
         ['b']
     """
-    from langchain_ste.explore.nodes import _VERDICT
+    from langchain_ste.explore.reflect import _VERDICT
 
     kept = []
     for t in trials:

@@ -11,7 +11,7 @@ from langchain_core.tools import tool
 from langgraph.types import RetryPolicy
 
 from langchain_ste.explore import explore
-from langchain_ste.explore.nodes import is_transient
+from langchain_ste.explore.runtime import is_transient
 from langchain_ste.testing import ScriptedChatModel
 from langchain_ste.trial_log import TrialLog
 

@@ -1,0 +1,113 @@
+"""Act and execute: the explorer model answers the imagined request with the tools bound, and
+its tool calls run under the policy (run, emulate or skip) until it answers or hits the step
+limit. Malformed calls are recorded as failed steps, and the model is told the format.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+
+from langchain_ste.explore.demonstrations import act_demonstrations
+from langchain_ste.explore.runtime import ModelCallFailed, UnitRuntime, add_usage
+from langchain_ste.explore.state import UnitState
+from langchain_ste.tools.execution import execute_tool_call
+from langchain_ste.tools.policy import BudgetExhausted
+from langchain_ste.trial import ErrorKind, Step
+
+
+async def act(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
+    """One model turn with the tools bound (the first turn builds the conversation)."""
+    messages: list[BaseMessage] = list(state["messages"])
+    exemplars = list(state["exemplars"])
+    if not messages:
+        messages, exemplars = _opening(rt, state)
+    try:
+        reply = await rt.call_model(rt.bound, messages, state["targets"][0])
+    except BudgetExhausted as exc:
+        return rt.stopped(exc, state["targets"])
+    except ModelCallFailed as exc:
+        return {"messages": messages, "exemplars": exemplars, "error": f"act failed: {exc}"}
+    return {
+        "messages": [*messages, reply],
+        "exemplars": exemplars,
+        "usage": add_usage(state["usage"], reply),
+    }
+
+
+def _opening(rt: UnitRuntime, state: UnitState) -> tuple[list[BaseMessage], list[str]]:
+    """System prompt, demonstrations (cold-start or bootstrapped) and the request."""
+    system = rt.prompts.act_system
+    demo_messages: list[BaseMessage] = []
+    ids: list[str] = []
+    target = rt.by_name.get(state["targets"][0])
+    if rt.settings.demonstrations and target is not None:
+        searchable = rt.store if hasattr(rt.store, "search") else None
+        demos = act_demonstrations(
+            target,
+            state["query"],
+            searchable,  # type: ignore[arg-type]
+            k=rt.settings.demonstrations_k,
+            exclude_ids={rt.trial_id(state)},
+        )
+        for demo in demos:
+            demo_messages.extend(demo.messages)
+            ids.append(demo.id)
+        if demos:
+            system = f"{system}\n\n{rt.prompts.act_demonstrations_note}"
+    return [SystemMessage(system), *demo_messages, HumanMessage(state["query"])], ids
+
+
+async def execute(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
+    """Run the last reply's tool calls under the policy; record malformed calls as failures."""
+    messages = list(state["messages"])
+    reply = messages[-1]
+    assert isinstance(reply, AIMessage)
+    steps = list(state["steps"])
+    target = state["targets"][0]
+    max_steps = rt.settings.max_steps
+    for call in reply.tool_calls:
+        if len(steps) >= max_steps:
+            messages.append(
+                ToolMessage(
+                    f"Error: step limit of {max_steps} tool calls reached",
+                    tool_call_id=call["id"] or "",
+                    name=call["name"],
+                    status="error",
+                )
+            )
+            continue
+        try:
+            rt.tracker.check(target)
+        except BudgetExhausted as exc:
+            return rt.stopped(exc, state["targets"])
+        rt.tracker.charge_tool_call(target)
+        tool_message, step = await execute_tool_call(
+            call, rt.by_name, rt.policy, emulator=rt.emulator or rt.model
+        )
+        messages.append(tool_message)
+        steps.append(step.to_dict())
+    for bad in reply.invalid_tool_calls:
+        error = bad.get("error") or "malformed tool call"
+        kind: ErrorKind = "unknown_tool" if str(error).startswith("unknown tool") else "parse_error"
+        steps.append(
+            Step(
+                tool=bad.get("name") or "",
+                args={},
+                call_id=bad.get("id") or "",
+                output=str(bad.get("args") or ""),
+                status="error",
+                error_kind=kind,
+                error=str(error),
+            ).to_dict()
+        )
+    if reply.invalid_tool_calls:
+        messages.append(
+            HumanMessage(
+                rt.prompts.parse_error_feedback.format(
+                    error=reply.invalid_tool_calls[0].get("error")
+                )
+            )
+        )
+    return {"messages": messages, "steps": steps}

@@ -1,0 +1,135 @@
+"""Imagine: start an episode (short-term memory) and ask for one new, realistic user request.
+
+The imagine prompt shows the target tool's gist, the requests long-term memory already holds
+(ask something different) and the episode's earlier trials with their lessons (short-term
+memory: ask something harder).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+from langchain_ste.explore.demonstrations import imagine_examples
+from langchain_ste.explore.reflect import render_transcript
+from langchain_ste.explore.runtime import ModelCallFailed, UnitRuntime, add_usage, fresh_trial
+from langchain_ste.explore.state import UnitState
+from langchain_ste.tools.policy import BudgetExhausted
+from langchain_ste.trial import Trial
+
+
+async def start_episode(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
+    """Load the episode's persisted trials (resume) as short-term memory; skip done ones."""
+    position, targets = state["position"], state["targets"]
+    while position < len(state["episodes"]):
+        episode = state["episodes"][position]
+        done = sorted(
+            (t for t in rt.store.trials(targets[0]) if t.tools == targets and t.episode == episode),
+            key=lambda t: t.index,
+        )
+        if len(done) < rt.settings.trials_per_episode:
+            return fresh_trial(
+                {
+                    "position": position,
+                    "trial_index": len(done),
+                    "stm": [t.to_dict() for t in done],
+                }
+            )
+        position += 1
+    return {"position": position}
+
+
+async def imagine(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
+    """Ask the model for one new, realistic user request for the target tool(s)."""
+    started = time.perf_counter()
+    target = state["targets"][0]
+    p = rt.prompts
+    schema = rt.schemas.get(target, {})
+    parts = [
+        p.imagine_system.format(
+            target=target, description=_first_sentence(str(schema.get("description", "")))
+        )
+    ]
+    if rt.settings.imagine_examples and target in rt.by_name:
+        examples = imagine_examples(rt.by_name[target], 2)
+        parts.append(p.imagine_examples.format(examples="\n".join(f"- {e}" for e in examples)))
+    past = rt.store.past_queries(target, limit=rt.settings.past_queries)
+    if past:
+        parts.append(p.imagine_past.format(queries="\n".join(f"- {q}" for q in past)))
+    if state["stm"]:
+        parts.append(p.imagine_short_term.format(trials=_summarise(state["stm"])))
+    messages: list[BaseMessage] = [SystemMessage("\n\n".join(parts)), HumanMessage(p.imagine_human)]
+    try:
+        reply = await rt.call_model(rt.model, messages, target)
+    except BudgetExhausted as exc:
+        return rt.stopped(exc, state["targets"])
+    except ModelCallFailed as exc:
+        return {"error": f"imagine failed: {exc}", "imagine_s": time.perf_counter() - started}
+    query = clean_query(reply.text)
+    usage = add_usage({}, reply)
+    if not query:
+        return {
+            "error": "imagine produced no request",
+            "usage": usage,
+            "imagine_s": time.perf_counter() - started,
+        }
+    return {
+        "query": query,
+        "usage": usage,
+        "imagine_s": time.perf_counter() - started,
+        "act_started": time.perf_counter(),
+    }
+
+
+def _first_sentence(text: str) -> str:
+    """The gist of a description: small models follow a short one far better than a long one."""
+    text = " ".join(text.split())
+    match = re.match(r"(.+?[.!?])(\s|$)", text)
+    return match.group(1) if match else text
+
+
+def _summarise(trials: Sequence[Mapping[str, Any]]) -> str:
+    lines = []
+    for i, data in enumerate(trials, start=1):
+        trial = Trial.from_dict(dict(data))
+        lines.append(f"{i}. Request: {trial.query}")
+        transcript = render_transcript(trial.steps)
+        if transcript:
+            lines.append("   " + transcript.replace("\n", "\n   "))
+        lines.append(
+            f"   Solved: {'yes' if trial.success else 'no'}."
+            + (f" Lesson: {trial.lesson}" if trial.lesson else "")
+        )
+    return "\n".join(lines)
+
+
+_BULLET = re.compile(r"^(?:[-*\u2022]|\d+[.)])\s+")
+_PREFIX = re.compile(r"^\s*(new\s+)?(user\s+)?(request|query|question)\s*:\s*", re.IGNORECASE)
+_QUOTED = re.compile(r"[\"\u201c]([^\"\u201d]{10,300})[\"\u201d]")
+
+
+def clean_query(text: str) -> str:
+    """The imagined request: a quoted question if there is one, else the first non-empty line,
+    without labels or quotes.
+
+    Example:
+        >>> clean_query('The customer asks: "How many feet are in 100 meters?"')
+        'How many feet are in 100 meters?'
+
+        >>> clean_query('Request: "How many cm are 3 inches?"\\nMore text')
+        'How many cm are 3 inches?'
+        >>> clean_query("1. 2 km in miles?")
+        '2 km in miles?'
+    """
+    quoted = _QUOTED.search(text)
+    if quoted:
+        return quoted.group(1).strip()
+    for line in text.splitlines():
+        line = _PREFIX.sub("", _BULLET.sub("", line.strip())).strip().strip("\"'`")
+        if line:
+            return line[:300]
+    return ""

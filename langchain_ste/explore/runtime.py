@@ -1,0 +1,222 @@
+"""What the unit nodes share: the model call (budget, concurrency slot, retries), events, persist.
+
+Every node turns failures into data: a model that keeps failing, an unparseable reply, an unknown
+tool, a tool that raises or hangs all end up recorded in the trial, and the unit goes on. A used-up
+budget stops the unit cleanly (``stopped``), with every finished trial already persisted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import threading
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.tools import BaseTool
+from langgraph.config import get_stream_writer
+from langgraph.types import RetryPolicy
+
+from langchain_ste.explore.prompts import DEFAULT_PROMPTS, ExplorePrompts
+from langchain_ste.explore.state import UnitState
+from langchain_ste.memory.base import TrialStore
+from langchain_ste.models.react_protocol import tool_schemas
+from langchain_ste.tools.policy import BudgetExhausted, BudgetTracker, ToolPolicy
+from langchain_ste.tools.redact import Redactor
+from langchain_ste.trial import Trial
+
+if TYPE_CHECKING:
+    from langchain_ste.explore.settings import ExploreSettings
+
+_TRANSIENT_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
+_TRANSIENT_NAMES = (
+    "RateLimit",
+    "Timeout",
+    "Connection",
+    "ServiceUnavailable",
+    "InternalServer",
+    "Overloaded",
+    "APIError",
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a model error is worth retrying (rate limits, 5xx, timeouts, dropped connections).
+
+    Example:
+        >>> class RateLimitError(Exception): ...
+        >>> is_transient(RateLimitError()), is_transient(ValueError("bad request"))
+        (True, False)
+    """
+    status = getattr(exc, "status_code", None) or getattr(
+        getattr(exc, "response", None), "status_code", None
+    )
+    if isinstance(status, int):
+        return status in _TRANSIENT_STATUS
+    if isinstance(exc, ConnectionError | TimeoutError):
+        return True
+    return any(name in type(exc).__name__ for name in _TRANSIENT_NAMES)
+
+
+DEFAULT_RETRY = RetryPolicy(
+    initial_interval=1.0,
+    backoff_factor=2.0,
+    max_interval=30.0,
+    max_attempts=4,
+    jitter=True,
+    retry_on=is_transient,
+)
+"""Retries of transient model errors: 4 attempts, exponential backoff from 1 s, jitter."""
+
+# LangGraph shows a subgraph's custom events only to ``stream(..., subgraphs=True)``: the unit
+# nodes write theirs to the explorer's own stream, so ``stream_mode="custom"`` alone sees them.
+EXPLORER_WRITER: ContextVar[Callable[[Any], None] | None] = ContextVar(
+    "ste_explorer_writer", default=None
+)
+
+
+def emit(event: dict[str, Any]) -> None:
+    """Put a progress event on the explorer's ``custom`` stream."""
+    (EXPLORER_WRITER.get() or get_stream_writer())(event)
+
+
+class ModelCallFailed(RuntimeError):
+    """A model call failed for good (after retries, or with a non-transient error)."""
+
+
+@dataclass
+class UnitRuntime:
+    """Everything the unit nodes share; built once per explorer."""
+
+    model: BaseChatModel
+    tools: Sequence[BaseTool]
+    store: TrialStore
+    settings: ExploreSettings
+    policy: ToolPolicy
+    tracker: BudgetTracker
+    redactor: Redactor | None
+    emulator: BaseChatModel | None = None
+    prompts: ExplorePrompts = DEFAULT_PROMPTS
+    retry: RetryPolicy = DEFAULT_RETRY
+    model_name: str = ""
+    max_concurrency: int | None = None
+    seed: int = 0
+    _persist_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+        # asyncio semaphores belong to one event loop; sync graphs run each node in its own.
+        self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
+        self.by_name: dict[str, BaseTool] = {t.name: t for t in self.tools}
+        self.bound = self.model.bind_tools(list(self.tools))
+        self.schemas = {s["name"]: s for s in tool_schemas(list(self.tools))}
+        self.model_name = self.model_name or model_name(self.model)
+
+    def slot(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """A place among the ``max_concurrency`` model calls allowed at once (per event loop)."""
+        if not self.max_concurrency:
+            return contextlib.nullcontext()
+        loop = asyncio.get_running_loop()
+        slot = self._slots.get(loop)
+        if slot is None:
+            slot = self._slots[loop] = asyncio.Semaphore(self.max_concurrency)
+        return slot
+
+    @staticmethod
+    def stopped(exc: BudgetExhausted, targets: Sequence[str]) -> dict[str, Any]:
+        """End the unit on a used-up budget and say so on the ``custom`` stream."""
+        emit({"event": "budget", "tools": list(targets), "reason": str(exc)})
+        return {"stopped": [str(exc)]}
+
+    async def call_model(
+        self, runnable: Any, messages: list[BaseMessage], target: str
+    ) -> AIMessage:
+        """One model call: budget check, retries with backoff and jitter on transient errors."""
+        attempt = 0
+        while True:
+            self.tracker.check(target)
+            self.tracker.charge_model_call(target)
+            try:
+                async with self.slot():
+                    reply = await runnable.ainvoke(messages)
+            except BudgetExhausted:
+                raise
+            except Exception as exc:
+                attempt += 1
+                if attempt >= self.retry.max_attempts or not _should_retry(self.retry, exc):
+                    raise ModelCallFailed(f"{type(exc).__name__}: {exc}") from exc
+                await asyncio.sleep(_backoff(self.retry, attempt, self.rng))
+                continue
+            if not isinstance(reply, AIMessage):
+                reply = AIMessage(content=str(getattr(reply, "content", reply)))
+            if reply.usage_metadata:
+                self.tracker.charge_tokens(int(reply.usage_metadata.get("total_tokens", 0)))
+            return reply
+
+    def trial_id(self, state: UnitState) -> str:
+        """The deterministic id of the unit's current trial (``tool/e003/t1``)."""
+        return Trial.make_id(
+            state["targets"], state["episodes"][state["position"]], state["trial_index"]
+        )
+
+    def persist(self, trial: Trial) -> None:
+        """Append one finished trial to the store (one writer at a time)."""
+        with self._persist_lock:
+            self.store.add([trial])
+
+
+def fresh_trial(update: dict[str, Any]) -> dict[str, Any]:
+    """A state update that clears the per-trial fields, plus ``update``."""
+    return {
+        "query": "",
+        "messages": [],
+        "steps": [],
+        "exemplars": [],
+        "usage": {},
+        "error": None,
+        "imagine_s": 0.0,
+        "act_started": 0.0,
+        **update,
+    }
+
+
+def add_usage(usage: Mapping[str, int], reply: AIMessage) -> dict[str, int]:
+    """``usage`` plus the reply's token counts."""
+    out = dict(usage)
+    for key, value in (reply.usage_metadata or {}).items():
+        if isinstance(value, int):
+            out[key] = out.get(key, 0) + value
+    return out
+
+
+def model_name(model: BaseChatModel) -> str:
+    """The model's name as recorded in trials."""
+    for attr in ("model_name", "model", "model_id"):
+        value = getattr(model, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return model._llm_type
+
+
+def _should_retry(policy: RetryPolicy, exc: Exception) -> bool:
+    retry_on = policy.retry_on
+    if isinstance(retry_on, type):
+        return isinstance(exc, retry_on)
+    if isinstance(retry_on, Sequence):
+        return isinstance(exc, tuple(retry_on))
+    return bool(retry_on(exc))
+
+
+def _backoff(policy: RetryPolicy, attempt: int, rng: random.Random) -> float:
+    delay = min(
+        policy.max_interval, policy.initial_interval * policy.backoff_factor ** (attempt - 1)
+    )
+    return delay + (rng.uniform(0, 1) if policy.jitter else 0.0)
