@@ -84,7 +84,11 @@ async def execute(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
             return rt.stopped(exc, state["targets"])
         rt.tracker.charge_tool_call(target)
         tool_message, step = await execute_tool_call(
-            call, rt.by_name, rt.policy, emulator=rt.emulator or rt.model
+            call,
+            rt.by_name,
+            rt.policy,
+            emulator=rt.emulator or rt.model,
+            emulator_prompt=rt.prompts.emulate_tool_system,
         )
         messages.append(tool_message)
         steps.append(step.to_dict())

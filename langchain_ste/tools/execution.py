@@ -47,6 +47,7 @@ async def execute_tool_call(
     policy: ToolPolicy | None = None,
     *,
     emulator: BaseChatModel | None = None,
+    emulator_prompt: str = EMULATE_TOOL_SYSTEM,
 ) -> tuple[ToolMessage, Step]:
     """Run one tool call as the policy allows and return what the model sees and the record.
 
@@ -55,6 +56,7 @@ async def execute_tool_call(
         tools: the tools by name.
         policy: the side-effect policy (run everything, 30 s timeout, by default).
         emulator: the chat model that answers for tools whose policy is ``emulate``.
+        emulator_prompt: its system prompt (fields: name, description, schema).
 
     Example:
         >>> import asyncio
@@ -101,7 +103,7 @@ async def execute_tool_call(
     if action == "emulate":
         if emulator is None:
             return failure("policy", f"tool {name!r} is emulated but no emulator model is set")
-        return await _emulate(tool, call, emulator, policy, started, failure)
+        return await _emulate(tool, call, emulator, emulator_prompt, policy, started, failure)
 
     if policy.isolated(name):
         return await _run_isolated(tool, call, policy, started, failure)
@@ -196,6 +198,7 @@ async def _emulate(
     tool: BaseTool,
     call: ToolCall,
     emulator: BaseChatModel,
+    emulator_prompt: str,
     policy: ToolPolicy,
     started: float,
     failure: Callable[[ErrorKind, str], tuple[ToolMessage, Step]],
@@ -203,7 +206,7 @@ async def _emulate(
     name, args, call_id = call["name"], dict(call.get("args") or {}), call.get("id") or ""
     prompt = [
         SystemMessage(
-            EMULATE_TOOL_SYSTEM.format(
+            emulator_prompt.format(
                 name=name, description=tool.description, schema=json.dumps(tool.args)
             )
         ),
