@@ -42,11 +42,16 @@ def react_prompt(
     return messages_to_react(messages, schemas), [*(stop or []), *STOP_SEQUENCES], names
 
 
-def parse_reply(reply: AIMessage, names: Sequence[str]) -> AIMessage:
-    """Parse a raw text reply into an `AIMessage` with tool calls, keeping usage and metadata."""
+def parse_reply(reply: AIMessage, names: Sequence[str], *, lenient: bool = True) -> AIMessage:
+    """Parse a raw text reply into an `AIMessage` with tool calls, keeping usage and metadata.
+
+    ``lenient`` also runs calls whose input is a Python literal rather than JSON (they are marked
+    in ``response_metadata``, see `reply_to_message`).
+    """
     return reply_to_message(
         reply.text,
         names,
+        lenient=lenient,
         usage_metadata=reply.usage_metadata,
         response_metadata=dict(reply.response_metadata or {}),
     )
@@ -57,8 +62,13 @@ def react_generate(
     messages: Sequence[BaseMessage],
     tools: Sequence[Any],
     stop: Sequence[str] | None = None,
+    *,
+    lenient: bool = True,
 ) -> AIMessage:
     """Run one ReAct tool-calling turn with a text-generating callable.
+
+    ``lenient`` (the default, for agents) also runs calls written as Python literals; they are
+    marked so that scoring can count them as malformed.
 
     Example:
         >>> from langchain_core.messages import AIMessage, HumanMessage
@@ -69,7 +79,7 @@ def react_generate(
         {'a': 1, 'b': 2}
     """
     prompt, stops, names = react_prompt(messages, tools, stop)
-    return parse_reply(call(prompt, stops), names)
+    return parse_reply(call(prompt, stops), names, lenient=lenient)
 
 
 class ReActChatModel(BaseChatModel):
@@ -78,7 +88,8 @@ class ReActChatModel(BaseChatModel):
     For servers or models without native tool calling (e.g. a llama.cpp server): tools are
     rendered into the system prompt, tool calls and results in the history become ``Action:`` and
     ``Observation:`` text, and replies are parsed into ``tool_calls`` / ``invalid_tool_calls``.
-    Without bound tools, calls pass straight through.
+    Without bound tools, calls pass straight through. ``lenient`` (default True) also runs calls
+    whose input is a Python literal instead of JSON; they stay marked in ``response_metadata``.
 
     Example:
         >>> from langchain_ste.testing import ScriptedChatModel
@@ -91,6 +102,7 @@ class ReActChatModel(BaseChatModel):
     """
 
     inner: BaseChatModel
+    lenient: bool = True
 
     @property
     def _llm_type(self) -> str:
@@ -127,7 +139,8 @@ class ReActChatModel(BaseChatModel):
             )
         prompt, stops, names = react_prompt(messages, tools, stop)
         reply = self.inner.invoke(prompt, stop=stops, **kwargs)
-        return ChatResult(generations=[ChatGeneration(message=parse_reply(reply, names))])
+        message = parse_reply(reply, names, lenient=self.lenient)
+        return ChatResult(generations=[ChatGeneration(message=message)])
 
     async def _agenerate(
         self,
@@ -145,4 +158,5 @@ class ReActChatModel(BaseChatModel):
             )
         prompt, stops, names = react_prompt(messages, tools, stop)
         reply = await self.inner.ainvoke(prompt, stop=stops, **kwargs)
-        return ChatResult(generations=[ChatGeneration(message=parse_reply(reply, names))])
+        message = parse_reply(reply, names, lenient=self.lenient)
+        return ChatResult(generations=[ChatGeneration(message=message)])

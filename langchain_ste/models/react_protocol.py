@@ -39,11 +39,24 @@ _ACTION = re.compile(_KEY.format(r"Action(?!\s*Input)"), re.IGNORECASE)
 _ACTION_INPUT = re.compile(_KEY.format(r"Action\s*Input"), re.IGNORECASE)
 _FINAL = re.compile(_KEY.format(r"Final\s*Answer"), re.IGNORECASE)
 _THOUGHT = re.compile(_KEY.format(r"Thought"), re.IGNORECASE)
-_OBSERVATION = re.compile(r"^\s*Observation\s*:", re.IGNORECASE | re.MULTILINE)
+_OBSERVATION = re.compile(r"^[\s*#>]*Observation[\s*]*:", re.IGNORECASE | re.MULTILINE)
+_INLINE_OBSERVATION = re.compile(r"\bObservation[\s*]*:", re.IGNORECASE)
+# A turn the model goes on to invent after its first action: a user (or assistant) line, a final
+# answer, or a chat-template token.
+_INVENTED_TURN = re.compile(
+    r"^[\s*#>]*(?:User(?:\s*Query)?|Human|Question|Query|Assistant|Final\s*Answer)[\s*]*:"
+    r"|<\|(?:im_start|im_end|endoftext|eot_id|start_header_id|end_of_turn)\|>",
+    re.IGNORECASE | re.MULTILINE,
+)
+_NAME_PREFIXES = ("tool_", "tool-", "tool:", "tool.", "tools.", "functions.", "function.")
 
 OBSERVATION_PREFIX = "Observation: "
 STOP_SEQUENCES = ("\nObservation:",)
 """Stop here: the model must not invent tool results."""
+
+LENIENT_CALLS_KEY = "react_lenient_calls"
+"""``response_metadata`` key of `reply_to_message`: the ids of the calls whose arguments parsed
+only leniently (a Python literal, not JSON), so that scoring can stay strict."""
 
 
 @dataclass
@@ -61,6 +74,8 @@ class ReactReply:
     invalid_tool_calls: list[InvalidToolCall] = field(default_factory=list)
     final_answer: str | None = None
     thought: str | None = None
+    lenient_calls: list[str] = field(default_factory=list)
+    """Ids of the calls accepted only by the lenient (Python-literal) reading of their input."""
 
     @property
     def well_formed(self) -> bool:
@@ -73,23 +88,39 @@ def new_call_id() -> str:
     return f"call_{uuid.uuid4().hex[:16]}"
 
 
-def parse_react(text: str, tool_names: Sequence[str] | None = None) -> ReactReply:
-    """Parse a ReAct reply strictly, never raising.
+def parse_react(
+    text: str, tool_names: Sequence[str] | None = None, *, lenient: bool = False
+) -> ReactReply:
+    """Parse a ReAct reply, never raising.
 
-    Everything after a model-written ``Observation:`` is ignored (the model must not invent tool
-    results). Each ``Action:`` / ``Action Input:`` pair becomes a tool call; an unknown tool name,
-    a missing input or input that is not a JSON object (Python-literal dicts with single quotes
-    are accepted) becomes an `InvalidToolCall` with the reason in ``error``.
+    The reply ends where the model starts inventing the conversation: at a model-written
+    ``Observation:`` (it must not invent tool results), or, after its first action, at an
+    invented ``User Query:`` / ``Question:`` / ``Final Answer:`` line or chat-template token.
+    Each ``Action:`` / ``Action Input:`` pair before that becomes a tool call (several pairs are
+    parallel calls). A tool name written as a special token (``<tool_get_weather>``,
+    ``tool_get_weather``) is accepted when it maps to exactly one known tool
+    (`resolve_tool_name`). An unknown tool, a missing input or input that is not a JSON object
+    becomes an `InvalidToolCall` with the reason in ``error``.
 
     Args:
         text: the model's reply.
         tool_names: the tools the model may call; None accepts any name.
+        lenient: also accept a Python literal (single quotes, trailing commas, True/None) where
+            JSON is expected; such calls are listed in ``lenient_calls``. Off by default: the
+            paper's well-formedness is strict JSON.
 
     Example:
         >>> parse_react("Thought: done\\nFinal Answer: 42").final_answer
         '42'
         >>> parse_react("Action: nope\\nAction Input: {}", ["add"]).invalid_tool_calls[0]["error"]
         "unknown tool 'nope'; available tools: add"
+        >>> reply = parse_react('Action: <tool_add>\\nAction Input: {{"a": 1}}', ["add"])
+        >>> reply.tool_calls[0]["name"], reply.tool_calls[0]["args"]
+        ('add', {'a': 1})
+        >>> parse_react("Action: add\\nAction Input: {'a': 1}", ["add"]).kind
+        'invalid'
+        >>> parse_react("Action: add\\nAction Input: {'a': 1}", ["add"], lenient=True).kind
+        'action'
     """
     if not isinstance(text, str):
         text = str(text)
@@ -104,10 +135,15 @@ def parse_react(text: str, tool_names: Sequence[str] | None = None) -> ReactRepl
     if not actions:
         return ReactReply(kind="unformatted", final_answer=text.strip() or None, thought=thought)
 
+    invented = _INVENTED_TURN.search(body, actions[0].end())
+    if invented:
+        body = body[: invented.start()]
+        actions = [a for a in actions if a.start() < invented.start()]
     reply = ReactReply(kind="action", thought=thought)
     bounds = [m.start() for m in actions[1:]] + [len(body)]
     for match, end in zip(actions, bounds, strict=True):
-        _parse_one(body[match.end() : end], tool_names, reply)
+        if _parse_one(body[match.end() : end], tool_names, reply, lenient=lenient):
+            break  # the model went on to invent the tool's result
     if not reply.tool_calls:
         reply.kind = "invalid"
     return reply
@@ -122,7 +158,49 @@ def _section(body: str, key: re.Pattern[str]) -> str | None:
     return (rest[: stop.start()] if stop else rest).strip() or None
 
 
-def _parse_one(chunk: str, tool_names: Sequence[str] | None, reply: ReactReply) -> None:
+def resolve_tool_name(name: str, tool_names: Sequence[str] | None) -> tuple[str | None, str | None]:
+    """Map the tool name a model wrote to a known tool, returning ``(name, error)``.
+
+    An exact name wins; otherwise the name is compared without special-token dressing (``<``,
+    ``>``, ``|``), case and a ``tool_`` / ``functions.`` prefix, and accepted when exactly one
+    known tool matches.
+
+    Example:
+        >>> resolve_tool_name("<tool_get_weather>", ["get_weather", "get_time"])
+        ('get_weather', None)
+        >>> resolve_tool_name("tool_get", ["get", "Get"])[1]
+        "ambiguous tool name 'tool_get': it could be Get, get"
+    """
+    bare = name.strip("<>| ")
+    if tool_names is None:
+        return (bare or None), (None if bare else "Action has no tool name")
+    if name in tool_names:
+        return name, None
+    if bare in tool_names:
+        return bare, None
+    key = _name_key(bare)
+    matches = sorted({t for t in tool_names if key and _name_key(t) == key})
+    if len(matches) == 1:
+        return matches[0], None
+    if matches:
+        return None, f"ambiguous tool name {name!r}: it could be {', '.join(matches)}"
+    available = ", ".join(tool_names) or "(none)"
+    return None, f"unknown tool {name!r}; available tools: {available}"
+
+
+def _name_key(name: str) -> str:
+    key = name.strip("<>|[]` ").lower()
+    for prefix in _NAME_PREFIXES:
+        if key.startswith(prefix) and len(key) > len(prefix):
+            return key[len(prefix) :]
+    return key
+
+
+def _parse_one(
+    chunk: str, tool_names: Sequence[str] | None, reply: ReactReply, *, lenient: bool
+) -> bool:
+    """Add one call (valid or not) to ``reply``; True when the model wrote an observation after
+    its input, so that no later action is real."""
     inp = _ACTION_INPUT.search(chunk)
     name_part = chunk[: inp.start()] if inp else chunk
     name = (
@@ -143,54 +221,106 @@ def _parse_one(chunk: str, tool_names: Sequence[str] | None, reply: ReactReply) 
         )
 
     if not name:
-        return invalid("Action has no tool name")
-    if tool_names is not None and name not in tool_names:
-        available = ", ".join(tool_names) or "(none)"
-        return invalid(f"unknown tool {name!r}; available tools: {available}")
+        invalid("Action has no tool name")
+        return False
+    resolved, error = resolve_tool_name(name, tool_names)
+    if error is not None or resolved is None:
+        invalid(error or "Action has no tool name")
+        return False
+    name = resolved
     if inp is None or not raw_args:
-        return invalid(f"Action {name!r} has no Action Input (a JSON object of arguments)")
-    args, error = parse_arguments(raw_args)
-    if error is not None:
-        return invalid(error)
-    assert args is not None
-    reply.tool_calls.append(ToolCall(name=name, args=args, id=call_id, type="tool_call"))
+        invalid(f"Action {name!r} has no Action Input (a JSON object of arguments)")
+        return False
+    parsed = _read_arguments(raw_args, lenient=lenient)
+    ends_turn = bool(_INLINE_OBSERVATION.search(raw_args[parsed.end :]))
+    if parsed.error is not None or parsed.args is None:
+        invalid(parsed.error or "Action Input is not a JSON object")
+        return ends_turn
+    reply.tool_calls.append(ToolCall(name=name, args=parsed.args, id=call_id, type="tool_call"))
+    if parsed.lenient:
+        reply.lenient_calls.append(call_id)
+    return ends_turn
 
 
-def parse_arguments(raw: str) -> tuple[dict[str, Any] | None, str | None]:
+@dataclass
+class _Arguments:
+    args: dict[str, Any] | None
+    error: str | None
+    end: int = 0
+    """Where the object ended in the raw input (0 when none was found)."""
+    lenient: bool = False
+    """The object parsed only as a Python literal."""
+
+
+def parse_arguments(raw: str, *, lenient: bool = False) -> tuple[dict[str, Any] | None, str | None]:
     """Parse an ``Action Input`` into an argument dict, returning ``(args, error)``.
 
-    The first balanced ``{...}`` is taken (text after it is ignored); JSON is tried first, then a
-    Python literal (single quotes, True/None).
+    The first balanced ``{...}`` is taken (text after it is ignored) and read as JSON; doubled
+    braces (``{{"a": 1}}``, template-escaped JSON) are read as the JSON they escape. With
+    ``lenient=True`` a Python literal (single quotes, trailing commas, True/None) is accepted too.
 
     Example:
-        >>> parse_arguments("{'x': 1} trailing words")
+        >>> parse_arguments('{"x": 1} trailing words')
+        ({'x': 1}, None)
+        >>> parse_arguments("{{\\"x\\": 1}}")
+        ({'x': 1}, None)
+        >>> parse_arguments("{'x': 1,}")[1][:31]
+        'Action Input is not valid JSON '
+        >>> parse_arguments("{'x': 1,}", lenient=True)
         ({'x': 1}, None)
         >>> parse_arguments("42")[1]
         'Action Input is not a JSON object: 42'
     """
+    parsed = _read_arguments(raw, lenient=lenient)
+    return parsed.args, parsed.error
+
+
+def _read_arguments(raw: str, *, lenient: bool) -> _Arguments:
     text = raw.strip()
+    offset = len(raw) - len(raw.lstrip())
     if text.startswith("```"):
-        text = re.sub(r"^```[a-zA-Z]*\s*|\s*```.*$", "", text, flags=re.DOTALL)
+        fence = re.match(r"```[a-zA-Z]*\s*", text)
+        skip = fence.end() if fence else 3
+        offset += skip
+        text = text[skip:]
     start = text.find("{")
     obj = _balanced(text, start) if start >= 0 else None
     if obj is None:
-        return None, f"Action Input is not a JSON object: {_clip(text)}"
-    try:
-        value = json.loads(obj)
-    except json.JSONDecodeError as exc:
-        try:
-            value = ast.literal_eval(obj)
-        except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
-            return None, f"Action Input is not valid JSON ({exc.msg}): {_clip(obj)}"
-    except RecursionError:
-        return None, "Action Input is nested too deeply"
+        shown = re.sub(r"\s*```.*$", "", text, flags=re.DOTALL)
+        return _Arguments(None, f"Action Input is not a JSON object: {_clip(shown)}")
+    end = offset + start + len(obj)
+    value, error, was_lenient = _load_object(obj, lenient=lenient)
+    if error is not None:
+        return _Arguments(None, error, end)
     if not isinstance(value, dict):
-        return None, f"Action Input is not a JSON object: {_clip(obj)}"
+        return _Arguments(None, f"Action Input is not a JSON object: {_clip(obj)}", end)
     try:
         json.dumps(value)
     except (TypeError, ValueError):
-        return None, f"Action Input has values that are not JSON: {_clip(obj)}"
-    return {str(k): v for k, v in value.items()}, None
+        return _Arguments(None, f"Action Input has values that are not JSON: {_clip(obj)}", end)
+    return _Arguments({str(k): v for k, v in value.items()}, None, end, was_lenient)
+
+
+def _load_object(obj: str, *, lenient: bool) -> tuple[Any, str | None, bool]:
+    """``(value, error, parsed only as a Python literal)``."""
+    try:
+        return json.loads(obj), None, False
+    except json.JSONDecodeError as exc:
+        first = exc
+    except RecursionError:
+        return None, "Action Input is nested too deeply", False
+    if obj.startswith("{{") and obj.endswith("}}"):
+        for unescaped in (obj.replace("{{", "{").replace("}}", "}"), obj[1:-1]):
+            try:
+                return json.loads(unescaped), None, False
+            except (json.JSONDecodeError, RecursionError):
+                continue
+    if lenient:
+        try:
+            return ast.literal_eval(obj), None, True
+        except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+            pass
+    return None, f"Action Input is not valid JSON ({first.msg}): {_clip(obj)}", False
 
 
 def _balanced(text: str, start: int) -> str | None:
@@ -219,16 +349,101 @@ def _clip(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+MAX_RENDER_DEPTH = 3
+"""Levels of nested object fields `render_tools` spells out; deeper objects show as ``object``."""
+
+_TOOL_DICT_KEYS = frozenset(
+    {"name", "description", "parameters", "strict", "type", "title", "function", "response"}
+)
+_TYPE_ALIASES = {
+    "dict": "object",
+    "float": "number",
+    "double": "number",
+    "int": "integer",
+    "long": "integer",
+    "str": "string",
+    "bool": "boolean",
+    "list": "array",
+    "tuple": "array",
+    "set": "array",
+}
+_GENERIC_TYPE = re.compile(r"^\s*(list|tuple|set|array|dict)\s*[\[(<]\s*(.*?)\s*[\])>]\s*$", re.I)
+
+
 def tool_schemas(tools: Sequence[Any]) -> list[dict[str, Any]]:
-    """OpenAI-style function schemas for tools (BaseTool, functions, pydantic models or dicts)."""
-    return [convert_to_openai_tool(t)["function"] for t in tools]
+    """OpenAI-style function schemas for tools (BaseTool, functions, pydantic models or dicts).
+
+    Raises:
+        ValueError: a dict in no known shape (an OpenAI function, a ``{"type": "function"}``
+            tool, an Anthropic tool or a JSON Schema with a title), or whose ``parameters`` are
+            not a JSON Schema object; the error names the tool and what is wrong.
+
+    Example:
+        >>> tool_schemas([{"name": "ping", "description": "Ping."}])[0]["name"]
+        'ping'
+        >>> tool_schemas([{"name": "f", "arguments": {"x": "int"}}])
+        Traceback (most recent call last):
+        ...
+        ValueError: tool 'f' has no 'parameters' (a JSON Schema object) but keys arguments: \
+pass an OpenAI function schema {"name", "description", "parameters"}, a BaseTool or a function
+    """
+    out = []
+    for tool in tools:
+        try:
+            schema = convert_to_openai_tool(tool)["function"]
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ValueError(f"cannot read tool {_clip(repr(tool), 80)}: {exc}") from exc
+        if isinstance(tool, Mapping):
+            _check_tool_dict(tool, schema)
+        out.append(schema)
+    return out
 
 
-def render_tools(tools: Sequence[Any]) -> str:
+def _check_tool_dict(tool: Mapping[str, Any], schema: Mapping[str, Any]) -> None:
+    name = schema.get("name")
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"tool {_clip(repr(dict(tool)), 80)} has no name")
+    params = schema.get("parameters")
+    if params is None:
+        function = tool.get("function")
+        inner: Mapping[str, Any] = function if isinstance(function, Mapping) else tool
+        extra = sorted(set(inner) - _TOOL_DICT_KEYS)
+        if extra:
+            raise ValueError(
+                f"tool {name!r} has no 'parameters' (a JSON Schema object) but keys "
+                f'{", ".join(extra)}: pass an OpenAI function schema {{"name", "description", '
+                '"parameters"}, a BaseTool or a function'
+            )
+        return
+    if not isinstance(params, Mapping):
+        raise ValueError(
+            f"tool {name!r}: 'parameters' must be a JSON Schema object, not {params!r}"
+        )
+    kind = _TYPE_ALIASES.get(str(params.get("type", "object")).lower(), params.get("type"))
+    props = params.get("properties", {})
+    if kind != "object" or not isinstance(props, Mapping):
+        raise ValueError(
+            f"tool {name!r}: 'parameters' must be a JSON Schema of type object with a "
+            f"'properties' mapping, got {_clip(json.dumps(params, default=str), 120)}"
+        )
+    bad = [k for k, v in props.items() if not isinstance(v, Mapping)]
+    if bad:
+        raise ValueError(
+            f"tool {name!r}: argument(s) {', '.join(map(str, bad))} need a JSON Schema each "
+            '(e.g. {"type": "string"})'
+        )
+
+
+def render_tools(tools: Sequence[Any], *, max_depth: int = MAX_RENDER_DEPTH) -> str:
     """Render tools and the ReAct format as compact system-prompt text.
 
     Each argument is shown as ``name: type`` with its allowed values, default or optional flag:
-    short prompts matter for small models and for training cost.
+    short prompts matter for small models and for training cost. Nested objects (pydantic model
+    fields, lists of objects) show their fields down to ``max_depth`` levels, maps show their
+    value type, and lists their item type.
+
+    Raises:
+        ValueError: a tool dict in an unknown shape (see `tool_schemas`).
 
     Example:
         >>> from langchain_core.tools import tool
@@ -238,19 +453,21 @@ def render_tools(tools: Sequence[Any]) -> str:
         ...     return a + b
         >>> print(render_tools([add]).splitlines()[2])
         - add: Add two integers. Arguments: {"a": integer, "b": integer (default 1)}
+        >>> edit = {"name": "edit", "description": "Edit a ticket.", "parameters": {
+        ...     "type": "object", "required": ["updates"], "properties": {"updates": {
+        ...         "type": "object", "properties": {"title": {"type": "string"}}}}}}
+        >>> print(render_tools([edit]).splitlines()[2])
+        - edit: Edit a ticket. Arguments: {"updates": object {"title": string (optional)}}
     """
     lines = ["You can use these tools:", ""]
     names = []
     for schema in tool_schemas(tools):
         names.append(schema["name"])
         params = schema.get("parameters", {}) or {}
-        required = set(params.get("required") or [])
-        args = ", ".join(
-            f'"{name}": {_describe(prop, name in required)}'
-            for name, prop in (params.get("properties") or {}).items()
-        )
+        defs = {**(params.get("definitions") or {}), **(params.get("$defs") or {})}
+        args = _fields(params, 0, max_depth, defs)
         desc = " ".join(str(schema.get("description", "")).split())
-        lines.append(f"- {schema['name']}: {desc} Arguments: {{{args}}}")
+        lines.append(f"- {schema['name']}: {desc} Arguments: {args}")
     lines += [
         "",
         "To use a tool, reply exactly in this format:",
@@ -265,22 +482,91 @@ def render_tools(tools: Sequence[Any]) -> str:
     return "\n".join(lines)
 
 
-def _describe(prop: Mapping[str, Any], required: bool) -> str:
-    """``integer``, ``string, one of a|b``, ``number (optional)``, ``array of string``..."""
-    options = [p for p in prop.get("anyOf", prop.get("oneOf", [])) if p.get("type") != "null"]
-    base = dict(options[0]) if len(options) == 1 else dict(prop)
-    kind = base.get("type") or ("|".join(str(o.get("type")) for o in options) or "any")
-    if kind == "array" and isinstance(base.get("items"), dict):
-        kind = f"array of {base['items'].get('type', 'any')}"
-    text = str(kind)
-    if base.get("enum"):
-        text += ", one of " + "|".join(str(v) for v in base["enum"])
+def _fields(schema: Mapping[str, Any], depth: int, max_depth: int, defs: Mapping[str, Any]) -> str:
+    required = set(schema.get("required") or [])
+    return (
+        "{"
+        + ", ".join(
+            f'"{name}": {_describe(prop, name in required, depth, max_depth, defs)}'
+            for name, prop in (schema.get("properties") or {}).items()
+        )
+        + "}"
+    )
+
+
+def _describe(
+    prop: Mapping[str, Any],
+    required: bool,
+    depth: int = 0,
+    max_depth: int = MAX_RENDER_DEPTH,
+    defs: Mapping[str, Any] | None = None,
+) -> str:
+    """``integer``, ``string, one of a|b``, ``number (optional)``, ``array of string``,
+    ``object {"city": string}``..."""
+    prop = _resolve(prop, defs or {})
+    text = _type_text(prop, depth, max_depth, defs or {})
     if prop.get("description"):
         text += f" ({' '.join(str(prop['description']).split())})"
     if "default" in prop and prop["default"] is not None:
-        text += f" (default {json.dumps(prop['default'])})"
+        text += f" (default {json.dumps(prop['default'], default=str)})"
     elif not required:
         text += " (optional)"
+    return text
+
+
+def _resolve(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> Mapping[str, Any]:
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        target = defs.get(ref.rsplit("/", 1)[-1])
+        if isinstance(target, Mapping):
+            return {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+    return schema
+
+
+def _type_text(
+    schema: Mapping[str, Any], depth: int, max_depth: int, defs: Mapping[str, Any]
+) -> str:
+    schema = _resolve(schema, defs)
+    options = [
+        _resolve(o, defs)
+        for o in schema.get("anyOf", schema.get("oneOf", []))
+        if isinstance(o, Mapping) and o.get("type") != "null"
+    ]
+    if len(options) == 1:
+        rest = {k: v for k, v in schema.items() if k not in ("anyOf", "oneOf")}
+        schema = {**rest, **options[0]}
+    elif options:
+        return " | ".join(_type_text(o, depth, max_depth, defs) for o in options)
+    kind: Any = schema.get("type")
+    if isinstance(kind, list):
+        kinds = [k for k in kind if k != "null"]
+        if len(kinds) > 1:
+            return " | ".join(
+                _type_text({**schema, "type": k}, depth, max_depth, defs) for k in kinds
+            )
+        kind = kinds[0] if kinds else None
+    items: Any = schema.get("items")
+    values: Any = schema.get("additionalProperties")
+    generic = _GENERIC_TYPE.match(kind) if isinstance(kind, str) else None
+    if generic:  # "list(str)", "List[str]", "dict(str, int)" as written in hand-made docs
+        outer, inner = generic.group(1).lower(), generic.group(2)
+        if outer == "dict":
+            kind, values = "object", {"type": inner.split(",")[-1].strip() or "any"}
+        else:
+            kind, items = "array", {"type": inner or "any"}
+    if isinstance(kind, str):
+        kind = _TYPE_ALIASES.get(kind.lower(), kind)
+    if kind is None:
+        kind = "object" if "properties" in schema else "array" if "items" in schema else "any"
+    text = str(kind)
+    if kind == "array" and isinstance(items, Mapping):
+        text = f"array of {_type_text(items, depth, max_depth, defs) if items else 'any'}"
+    elif kind == "object" and schema.get("properties") and depth < max_depth:
+        text = f"object {_fields(schema, depth + 1, max_depth, defs)}"
+    elif kind == "object" and isinstance(values, Mapping) and values:
+        text = f"object of {_type_text(values, depth, max_depth, defs)} values"
+    if schema.get("enum"):
+        text += ", one of " + "|".join(str(v) for v in schema["enum"])
     return text
 
 
@@ -358,23 +644,32 @@ def _text(msg: BaseMessage) -> str:
     return msg.content if isinstance(msg.content, str) else msg.text
 
 
-def reply_to_message(text: str, tool_names: Sequence[str] | None, **kwargs: Any) -> AIMessage:
+def reply_to_message(
+    text: str, tool_names: Sequence[str] | None, *, lenient: bool = True, **kwargs: Any
+) -> AIMessage:
     """Parse ReAct text into an `AIMessage` with `tool_calls` / `invalid_tool_calls`.
 
     The message content is the final answer when there is one, else the raw text; the protocol
     verdict is kept in ``response_metadata["react"]`` (``action``, ``final``, ``invalid`` or
-    ``unformatted``).
+    ``unformatted``). This is the agent's path, lenient by default (a Python-literal input still
+    runs): the ids of such calls go to ``response_metadata[LENIENT_CALLS_KEY]`` so that scoring
+    can count them as malformed (`langchain_ste.evaluate.metrics.is_malformed_reply`).
 
     Example:
         >>> msg = reply_to_message('Action: add\\nAction Input: {"a": 1}', ["add"])
         >>> msg.tool_calls[0]["args"], msg.response_metadata["react"]
         ({'a': 1}, 'action')
+        >>> msg = reply_to_message("Action: add\\nAction Input: {'a': 1}", ["add"])
+        >>> msg.response_metadata[LENIENT_CALLS_KEY] == [msg.tool_calls[0]["id"]]
+        True
     """
-    reply = parse_react(text, tool_names)
+    reply = parse_react(text, tool_names, lenient=lenient)
     content = reply.final_answer if reply.kind == "final" and reply.final_answer else text
     extra = {"react_thought": reply.thought} if reply.thought else {}
     metadata = dict(kwargs.pop("response_metadata", {}) or {})
     metadata["react"] = reply.kind
+    if reply.lenient_calls:
+        metadata[LENIENT_CALLS_KEY] = list(reply.lenient_calls)
     return AIMessage(
         content=content,
         tool_calls=reply.tool_calls,

@@ -12,6 +12,7 @@ from pydantic import Field
 
 from langchain_ste.models import react as react_model
 from langchain_ste.models.react import ReActChatModel, react_generate
+from langchain_ste.models.react_protocol import LENIENT_CALLS_KEY
 from langchain_ste.testing import ScriptedChatModel
 from langchain_ste.tools.examples import example_tools
 
@@ -97,6 +98,19 @@ def test_bad_replies_become_invalid_tool_calls_not_errors() -> None:
         unknown.invalid_tool_calls[0]["error"] or ""
     )
     assert not broken.tool_calls and broken.invalid_tool_calls[0]["name"] == "convert_units"
+
+
+def test_python_literal_inputs_run_when_lenient_and_are_refused_when_strict() -> None:
+    literal = "Action: convert_units\nAction Input: {'value': 2, 'from_unit': 'km', 'to_unit': 'm'}"
+    lenient = ReActChatModel(inner=ScriptedChatModel(script=[literal])).bind_tools(example_tools())
+    ran = lenient.invoke("go")
+    assert ran.tool_calls[0]["args"] == {"value": 2, "from_unit": "km", "to_unit": "m"}
+    assert ran.response_metadata[LENIENT_CALLS_KEY] == [ran.tool_calls[0]["id"]]
+    strict = ReActChatModel(inner=ScriptedChatModel(script=[literal]), lenient=False)
+    refused = strict.bind_tools(example_tools()).invoke("go")
+    assert not refused.tool_calls and "not valid JSON" in str(
+        refused.invalid_tool_calls[0]["error"]
+    )
 
 
 def test_without_tools_calls_pass_straight_through() -> None:

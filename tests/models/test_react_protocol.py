@@ -6,8 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.tools import tool
+from pydantic import BaseModel, Field
 
 from langchain_ste.models.react_protocol import (
+    LENIENT_CALLS_KEY,
     format_ai_message,
     format_react_call,
     messages_to_react,
@@ -37,13 +40,8 @@ CASES = [
         0,
         None,
     ),
-    (
-        "Action: search_catalog\nAction Input: {'query': 'mat', 'limit': 2}",
-        "action",
-        [("search_catalog", {"query": "mat", "limit": 2})],
-        0,
-        None,
-    ),
+    # a Python literal is not JSON: invalid unless parsed leniently (see below)
+    ("Action: search_catalog\nAction Input: {'query': 'mat', 'limit': 2}", "invalid", [], 1, None),
     ("Action: search_catalog\n", "invalid", [], 1, None),
     ('Action: delete_everything\nAction Input: {"x": 1}', "invalid", [], 1, None),
     (
@@ -144,6 +142,98 @@ def test_render_tools_lists_every_tool_and_the_format() -> None:
     assert "Final Answer:" in text
 
 
+class Address(BaseModel):
+    street: str
+    city: str = Field(description="the city")
+
+
+class Item(BaseModel):
+    sku: str
+    qty: int = 1
+
+
+@tool
+def ship(address: Address, items: list[Item], tags: dict[str, str], notes: list[str]) -> str:
+    """Ship items to an address."""
+    return "ok"
+
+
+def _arguments(text: str, name: str) -> str:
+    line = next(li for li in text.splitlines() if li.startswith(f"- {name}:"))
+    return line.split(" Arguments: ", 1)[1]
+
+
+def test_nested_objects_render_their_fields_and_lists_keep_item_types() -> None:
+    args = _arguments(render_tools([ship]), "ship")
+    assert '"address": object {"street": string, "city": string (the city)}' in args
+    assert '"items": array of object {"sku": string, "qty": integer (default 1)}' in args
+    assert '"tags": object of string values' in args
+    assert '"notes": array of string' in args
+
+
+def test_bfcl_style_docs_render_nested_fields_and_written_item_types() -> None:
+    edit_ticket = {
+        "name": "edit_ticket",
+        "description": "Modify the details of an existing ticket.",
+        "parameters": {
+            "type": "dict",
+            "required": ["ticket_id", "updates"],
+            "properties": {
+                "ticket_id": {"type": "integer"},
+                "updates": {
+                    "type": "dict",
+                    "properties": {
+                        "title": {"type": "string"},
+                        "priority": {"type": "integer"},
+                    },
+                },
+                "tags": {"type": "list(str)"},
+                "scores": {"type": "float"},
+            },
+        },
+    }
+    args = _arguments(render_tools([edit_ticket]), "edit_ticket")
+    assert '"updates": object {"title": string (optional), "priority": integer (optional)}' in args
+    assert '"tags": array of string (optional)' in args
+    assert '"scores": number (optional)' in args
+
+
+def test_nested_fields_stop_at_the_depth_limit() -> None:
+    def nest(level: int) -> dict:
+        if level == 0:
+            return {"type": "string"}
+        return {"type": "object", "properties": {f"l{level}": nest(level - 1)}}
+
+    deep = {"name": "deep", "description": "d", "parameters": nest(5)}
+    args = _arguments(render_tools([deep], max_depth=2), "deep")
+    assert args == '{"l5": object {"l4": object {"l3": object (optional)} (optional)} (optional)}'
+    full = _arguments(render_tools([deep], max_depth=10), "deep")
+    assert '"l1": string' in full
+
+
+def test_union_types_keep_each_item_type() -> None:
+    @tool
+    def tag(labels: list[str] | str) -> str:
+        """Tag something."""
+        return "ok"
+
+    assert '"labels": array of string | string' in render_tools([tag])
+
+
+@pytest.mark.parametrize(
+    ("shape", "message"),
+    [
+        ({"name": "f", "description": "d", "arguments": {"x": "int"}}, "has no 'parameters'"),
+        ({"name": "f", "parameters": ["x"]}, "must be a JSON Schema object"),
+        ({"name": "f", "parameters": {"type": "object", "properties": {"x": "int"}}}, "x need"),
+        ({"tool": "f", "args": {}}, "cannot read tool"),
+    ],
+)
+def test_tool_dicts_in_an_unknown_shape_are_refused(shape: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        render_tools([shape])
+
+
 def test_history_is_rewritten_as_react_turns() -> None:
     call = {"name": "search_catalog", "args": {"query": "mat"}, "id": "c1", "type": "tool_call"}
     msgs = messages_to_react(
@@ -207,13 +297,96 @@ def test_parser_never_raises_on_protocol_like_text(text: str) -> None:
     assert reply.kind in ("action", "final", "invalid", "unformatted")
     assert all(c["name"] in TOOLS and isinstance(c["args"], dict) for c in reply.tool_calls)
     assert reply.kind != "action" or reply.tool_calls
-    message = reply_to_message(text, TOOLS)
+    message = reply_to_message(text, TOOLS, lenient=False)
     assert len(message.tool_calls) == len(reply.tool_calls)
 
 
 def test_deeply_nested_input_is_an_invalid_call() -> None:
     reply = parse_react("Action: search_catalog\nAction Input: " + "{" * 5000 + "}" * 5000, TOOLS)
     assert reply.kind == "invalid" and reply.invalid_tool_calls[0]["error"]
+
+
+WEATHER_TOOLS = ["get_weather", "convert_units"]
+
+
+@pytest.mark.parametrize(
+    "written", ["<tool_get_weather>", "tool_get_weather", "<|tool_get_weather|>", "get_weather"]
+)
+def test_special_token_tool_names_map_to_the_one_known_tool(written: str) -> None:
+    reply = parse_react(f'Action: {written}\nAction Input: {{"city": "Paris"}}', WEATHER_TOOLS)
+    assert reply.kind == "action"
+    assert [(c["name"], c["args"]) for c in reply.tool_calls] == [
+        ("get_weather", {"city": "Paris"})
+    ]
+
+
+def test_a_special_token_name_that_fits_two_tools_is_refused() -> None:
+    reply = parse_react('Action: <tool_get>\nAction Input: {"x": 1}', ["get", "tool_get_x", "GET"])
+    assert reply.kind == "invalid"
+    assert "ambiguous tool name '<tool_get>'" in str(reply.invalid_tool_calls[0]["error"])
+    # an exact name always wins over a special-token reading
+    exact = parse_react('Action: tool_get\nAction Input: {"x": 1}', ["get", "tool_get"])
+    assert exact.tool_calls[0]["name"] == "tool_get"
+
+
+def test_doubled_braces_are_read_as_the_json_they_escape() -> None:
+    reply = parse_react('Action: get_weather\nAction Input: {{"city": "Paris"}}', WEATHER_TOOLS)
+    assert reply.tool_calls[0]["args"] == {"city": "Paris"}
+    nested = parse_arguments('{{"where": {{"city": "Paris", "unit": "C"}}}}')
+    assert nested == ({"where": {"city": "Paris", "unit": "C"}}, None)
+
+
+@pytest.mark.parametrize(
+    "raw", ["{'city': 'Paris'}", '{"city": "Paris",}', "{'city': 'Paris', 'metric': True}"]
+)
+def test_python_literals_are_not_json_unless_parsing_is_lenient(raw: str) -> None:
+    text = f"Action: get_weather\nAction Input: {raw}"
+    strict = parse_react(text, WEATHER_TOOLS)
+    assert strict.kind == "invalid" and "not valid JSON" in str(
+        strict.invalid_tool_calls[0]["error"]
+    )
+    lenient = parse_react(text, WEATHER_TOOLS, lenient=True)
+    assert lenient.kind == "action" and lenient.tool_calls[0]["args"]["city"] == "Paris"
+    assert lenient.lenient_calls == [lenient.tool_calls[0]["id"]]
+    # the agent path stays lenient but marks the call, so that scoring can stay strict
+    message = reply_to_message(text, WEATHER_TOOLS)
+    assert message.response_metadata[LENIENT_CALLS_KEY] == [message.tool_calls[0]["id"]]
+    assert reply_to_message(text, WEATHER_TOOLS, lenient=False).tool_calls == []
+    json_message = reply_to_message(
+        'Action: get_weather\nAction Input: {"city": "P"}', WEATHER_TOOLS
+    )
+    assert LENIENT_CALLS_KEY not in json_message.response_metadata
+
+
+@pytest.mark.parametrize(
+    "invented",
+    [
+        "\nUser Query: and in Rome?\nThought: again\n",
+        "\nQuestion: and in Rome?\n",
+        " Observation: sunny, 21 C\nThought: now Rome\n",
+        "\n**Observation:** sunny\n",
+        "\nFinal Answer: it is sunny\nUser: thanks. Rome?\n",
+        "<|im_end|>\n<|im_start|>user\nRome?<|im_end|>\n<|im_start|>assistant\n",
+    ],
+)
+def test_a_reply_that_invents_more_turns_yields_only_its_first_call(invented: str) -> None:
+    text = (
+        'Thought: weather\nAction: get_weather\nAction Input: {"city": "Paris"}'
+        + invented
+        + 'Action: get_weather\nAction Input: {"city": "Rome"}'
+    )
+    reply = parse_react(text, WEATHER_TOOLS)
+    assert [c["args"] for c in reply.tool_calls] == [{"city": "Paris"}]
+    assert reply.invalid_tool_calls == []
+
+
+def test_consecutive_actions_are_still_parallel_calls() -> None:
+    text = (
+        'Action: get_weather\nAction Input: {"city": "Paris"}\n'
+        'Thought: and the other one\nAction: get_weather\nAction Input: {"city": "Rome"}'
+    )
+    reply = parse_react(text, WEATHER_TOOLS)
+    assert [c["args"]["city"] for c in reply.tool_calls] == ["Paris", "Rome"]
 
 
 def test_docstring_examples_run() -> None:
