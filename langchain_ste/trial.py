@@ -11,6 +11,7 @@ The durable `trials.jsonl` that keeps them is `langchain_ste.trial_log`.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -261,3 +262,69 @@ def recent_queries(trials: Iterable[Trial], tool: str, limit: int = 20) -> list[
     mine = [t for t in trials if tool in t.tools]
     ordered = sorted(mine, key=lambda t: t.created_at, reverse=True)
     return [t.query for t in ordered[:limit]]
+
+
+def is_usable(
+    trial: Trial,
+    *,
+    allow_emulated: bool = False,
+    require_success: bool = True,
+    require_clean: bool = True,
+    require_signals: Sequence[str] = (),
+) -> bool:
+    """Whether a trial may teach: as an exemplar, a training example or a curated trial.
+
+    The one rule every consumer applies (exemplar retrieval, SFT export, curation, ``ste show``):
+    judged successful without a run error; at least one tool call executed (a trial whose every
+    call raised, or that called nothing, showed no working use of a tool, whatever its verdict);
+    with ``require_clean``, the last call executed too (STE's rule); not emulated unless
+    ``allow_emulated`` (its tool results were invented by a model, not returned by the tool);
+    every signal in ``require_signals`` true.
+
+    Example:
+        >>> ok = Step(tool="add", args={}, call_id="c1", output="3")
+        >>> bad = Step(tool="add", args={}, call_id="c2", status="error", error="boom")
+        >>> t = Trial(trial_id="a", tools=["add"], episode=0, index=0, query="q", success=True,
+        ...           steps=[bad, bad])
+        >>> is_usable(t), is_usable(t, require_clean=False)
+        (False, False)
+        >>> t.steps = [ok, bad]
+        >>> is_usable(t), is_usable(t, require_clean=False)
+        (False, True)
+        >>> t.steps, t.emulated = [ok], True
+        >>> is_usable(t), is_usable(t, allow_emulated=True)
+        (False, True)
+    """
+    if require_success and not (trial.success and not trial.error):
+        return False
+    if not any(step.ok for step in trial.steps):
+        return False
+    if require_clean and not trial.clean:
+        return False
+    if not allow_emulated and (trial.emulated or any(s.status == "emulated" for s in trial.steps)):
+        return False
+    return all(trial.signals.get(name) for name in require_signals)
+
+
+def query_key(trial: Trial) -> tuple[tuple[str, ...], str]:
+    """What two trials share when they ask the same thing: their tools and normalised query.
+
+    Case, punctuation and spacing are ignored; the one key every exact dedupe uses.
+
+    Example:
+        >>> a = Trial(trial_id="a", tools=["t"], episode=0, index=0, query="3 in to cm?")
+        >>> b = Trial(trial_id="b", tools=["t"], episode=0, index=1, query=" 3 IN to  cm")
+        >>> query_key(a) == query_key(b), query_key(a)
+        (True, (('t',), '3 in to cm'))
+    """
+    return tuple(sorted(trial.tools)), normalise_query(trial.query)
+
+
+def normalise_query(text: str) -> str:
+    """A query in lower case with runs of anything but letters and digits made one space.
+
+    Example:
+        >>> normalise_query("How many CM, in 3 inches?!")
+        'how many cm in 3 inches'
+    """
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()

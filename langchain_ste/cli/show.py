@@ -12,13 +12,14 @@ from rich.console import Console
 from rich.table import Table
 
 from langchain_ste.cli.app import app
-from langchain_ste.trial import Trial, TrialSchemaError
+from langchain_ste.exploit.retriever import DEFAULT_MIN_SIMILARITY
+from langchain_ste.trial import Trial, TrialSchemaError, is_usable
 from langchain_ste.trial_log import TrialLog
 
 
 @dataclass
 class ToolSummary:
-    """What a memory holds about one tool."""
+    """What a memory holds about one tool (``successful``: usable trials, see `successful`)."""
 
     tool: str
     trials: int = 0
@@ -33,23 +34,43 @@ class ToolSummary:
         return self.successful / self.trials if self.trials else 0.0
 
 
+def successful(trial: Trial) -> bool:
+    """Whether ``ste show`` counts a trial as a success: `is_usable`, emulated ones included
+    (they have their own column). A trial judged a success whose every call raised is not one.
+
+    Example:
+        >>> from langchain_ste.trial import Step
+        >>> raised = Step(tool="add", args={}, call_id="c", status="error", error="boom")
+        >>> t = Trial(trial_id="a", tools=["add"], episode=0, index=0, query="q",
+        ...           success=True, steps=[raised])
+        >>> successful(t)
+        False
+    """
+    return is_usable(trial, allow_emulated=True)
+
+
 def summarize(trials: Sequence[Trial], *, examples: int = 3) -> list[ToolSummary]:
     """Per-tool counts and a few distinct example queries (successful ones first), by tool name.
 
     Example:
+        >>> from langchain_ste.trial import Step
         >>> ts = [Trial(trial_id=f"t{i}", tools=["add"], episode=0, index=i,
-        ...             query=f"What is {i} + 1?", success=i > 0) for i in range(3)]
+        ...             query=f"What is {i} + 1?", success=i > 0,
+        ...             steps=[Step(tool="add", args={"a": i}, call_id="c", output="ok")])
+        ...       for i in range(3)]
         >>> s = summarize(ts, examples=2)[0]
         >>> s.tool, s.trials, s.successful, s.examples
         ('add', 3, 2, ['What is 1 + 1?', 'What is 2 + 1?'])
     """
     by_tool: dict[str, ToolSummary] = {}
-    ranked = sorted(trials, key=lambda t: not t.success)  # stable: successes first, file order
+    verdicts = {t.trial_id: successful(t) for t in trials}
+    # stable: successes first, in file order
+    ranked = sorted(trials, key=lambda t: not verdicts[t.trial_id])
     for trial in ranked:
         for tool in trial.tools or ["(no tool)"]:
             s = by_tool.setdefault(tool, ToolSummary(tool))
             s.trials += 1
-            s.successful += bool(trial.success)
+            s.successful += verdicts[trial.trial_id]
             s.emulated += bool(trial.emulated)
             s.duplicates += bool(trial.extra.get("duplicate_of"))
             query = trial.query.strip()
@@ -110,6 +131,13 @@ def show_command(
         str | None, typer.Option("--query", "-q", help="Print the trials that best match this.")
     ] = None,
     k: Annotated[int, typer.Option("-k", help="How many matches to print.", min=1)] = 5,
+    min_similarity: Annotated[
+        float,
+        typer.Option(
+            "--min-similarity",
+            help="With --query: leave out trials less similar than this (cosine; 0 = all).",
+        ),
+    ] = DEFAULT_MIN_SIMILARITY,
     all_verdicts: Annotated[
         bool, typer.Option("--all", help="Match failed trials and near-duplicates too.")
     ] = False,
@@ -120,7 +148,11 @@ def show_command(
         bool, typer.Option("--reindex", help="Re-index if built with another embedding model.")
     ] = False,
 ) -> None:
-    """Summarise a memory (trials per tool, success rate, example queries), or search it."""
+    """Summarise a memory (trials per tool, success rate, example queries), or search it.
+
+    With ``--query``, the matches are listed by similarity score, best first, and trials below
+    ``--min-similarity`` are left out (so ``-k`` is not filled with unrelated trials).
+    """
     console = Console()
     trials = _read_trials(directory)
     if tool is not None:
@@ -146,12 +178,16 @@ def show_command(
         tools=[tool] if tool else None,
         only_successful=not all_verdicts,
         diverse=not all_verdicts,
+        min_similarity=min_similarity,
     )
+    found = sorted(found, key=lambda hit: hit[1], reverse=True)  # MMR picks, the table ranks
     table = Table(title=f"Top {k} trials for {query!r}")
     for name in ("#", "score", "tool", "verdict", "query", "final answer"):
         table.add_column(name, justify="right" if name in ("#", "score") else "left")
     for rank, (trial, score) in enumerate(found, 1):
-        verdict = "success" if trial.success else "failure"
+        verdict = "success" if successful(trial) else "failure"
+        if trial.emulated:
+            verdict += " (emulated)"
         table.add_row(
             str(rank),
             f"{score:.3f}",
@@ -162,4 +198,7 @@ def show_command(
         )
     console.print(table)
     if not found:
-        console.print("no matching trials (use --all to include failures and near-duplicates)")
+        console.print(
+            f"no matching trials at similarity >= {min_similarity} (use --all to include "
+            "failures and near-duplicates, --min-similarity 0 for any similarity)"
+        )

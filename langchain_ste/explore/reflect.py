@@ -62,6 +62,17 @@ def _args(args: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in args.items())
 
 
+def parse_verdict(text: str) -> bool | None:
+    """The ``Verdict: yes|no`` in a judge's reply, or None when it has none (unreadable).
+
+    Example:
+        >>> parse_verdict("Verdict: no"), parse_verdict("Verdict: **yes**"), parse_verdict("hmm")
+        (False, True, None)
+    """
+    match = _VERDICT.search(text)
+    return match.group(1).lower() in _YES if match else None
+
+
 def parse_reflection(text: str) -> tuple[bool, str]:
     """Read ``Verdict: yes|no`` and ``Lesson: ...`` leniently; unreadable means not solved.
 

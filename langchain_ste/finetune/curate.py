@@ -15,20 +15,28 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from langchain_ste.explore import prompts
-from langchain_ste.trial import Trial
+from langchain_ste.explore.reflect import parse_verdict, render_transcript
+from langchain_ste.trial import Trial, is_usable, normalise_query, query_key
 
 logger = logging.getLogger(__name__)
 
 
 def keep_successful(
-    trials: Sequence[Trial], *, require_clean: bool = True, require_signals: Sequence[str] = ()
+    trials: Sequence[Trial],
+    *,
+    require_clean: bool = True,
+    require_signals: Sequence[str] = (),
+    allow_emulated: bool = True,
 ) -> list[Trial]:
-    """Trials judged successful (and, by default, whose last tool call executed without error).
+    """The usable trials (`is_usable`): judged successful, with a call that executed and, by
+    default, a clean last call.
 
     Args:
         trials: the trials to filter.
         require_clean: also require that the final tool call ran without error (STE's rule).
         require_signals: grounded signals that must be true, e.g. ``("executed_ok",)``.
+        allow_emulated: keep trials whose tool results were emulated (their calls are real and
+            teach the call format; exemplar retrieval leaves them out by default).
 
     Example:
         >>> from langchain_ste.trial import Step
@@ -41,15 +49,13 @@ def keep_successful(
     return [
         t
         for t in trials
-        if t.success
-        and not t.error
-        and (t.clean or not require_clean)
-        and all(t.signals.get(s) for s in require_signals)
+        if is_usable(
+            t,
+            allow_emulated=allow_emulated,
+            require_clean=require_clean,
+            require_signals=require_signals,
+        )
     ]
-
-
-def _normalise(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
 
 
 def dedupe(
@@ -57,8 +63,8 @@ def dedupe(
 ) -> list[Trial]:
     """Drop trials whose query repeats an earlier one of the same tools (first one kept).
 
-    Without embeddings, queries are compared after normalising case and punctuation; with
-    embeddings, by cosine similarity at or above ``threshold``.
+    Without embeddings, trials are compared by `query_key` (tools and the query with case and
+    punctuation normalised); with embeddings, by cosine similarity at or above ``threshold``.
 
     Example:
         >>> a = Trial(trial_id="a", tools=["t"], episode=0, index=0, query="3 in to cm?")
@@ -70,7 +76,7 @@ def dedupe(
     if embeddings is None:
         seen: set[tuple[tuple[str, ...], str]] = set()
         for t in trials:
-            key = (tuple(sorted(t.tools)), _normalise(t.query))
+            key = query_key(t)
             if key not in seen:
                 seen.add(key)
                 kept.append(t)
@@ -90,16 +96,6 @@ def dedupe(
     return kept
 
 
-def _transcript(trial: Trial) -> str:
-    return (
-        "\n".join(
-            f"- {s.tool}({s.args}) -> {(s.output if s.ok else 'ERROR: ' + str(s.error))[:300]}"
-            for s in trial.steps
-        )
-        or "(no tool calls)"
-    )
-
-
 def _ask(model: BaseChatModel, messages: list[BaseMessage], trial: Trial) -> str | None:
     try:
         return model.invoke(messages).text
@@ -108,11 +104,20 @@ def _ask(model: BaseChatModel, messages: list[BaseMessage], trial: Trial) -> str
         return None
 
 
-def llm_filter(trials: Sequence[Trial], model: BaseChatModel) -> list[Trial]:
+def llm_filter(
+    trials: Sequence[Trial], model: BaseChatModel, *, prompt: str = prompts.FILTER_SYSTEM
+) -> list[Trial]:
     """Keep the trials a judge model confirms (``Verdict: yes``).
 
     The judge's verdict replaces the trial's own; an unreadable reply or a failed call keeps the
-    trial's own verdict (and logs). Run it after `keep_successful` to re-check successes.
+    trial's own verdict (and logs). Run it after `keep_successful` to re-check successes. The
+    calls are rendered and the reply read as the reflect step does (`explore.reflect`).
+
+    Args:
+        trials: the trials to re-check.
+        model: the judge.
+        prompt: the judge's system prompt, a template with ``{query}``, ``{transcript}`` and
+            ``{answer}`` fields (default `prompts.FILTER_SYSTEM`).
 
     Example:
         >>> from langchain_ste.testing import ScriptedChatModel
@@ -121,21 +126,21 @@ def llm_filter(trials: Sequence[Trial], model: BaseChatModel) -> list[Trial]:
         >>> [t.trial_id for t in llm_filter([a, b], ScriptedChatModel(script=["no", "yes"]))]
         ['b']
     """
-    from langchain_ste.explore.reflect import _VERDICT
-
     kept = []
     for t in trials:
-        prompt = prompts.FILTER_SYSTEM.format(
-            query=t.query, transcript=_transcript(t), answer=t.final_answer or "(none)"
+        system = prompt.format(
+            query=t.query,
+            transcript=render_transcript(t.steps) or "(no tool calls)",
+            answer=t.final_answer or "(none)",
         )
-        reply = _ask(model, [SystemMessage(prompt), HumanMessage("Verdict:")], t)
-        match = reply and (_VERDICT.search("Verdict: " + reply.strip()) or _VERDICT.search(reply))
-        if not match:
+        reply = _ask(model, [SystemMessage(system), HumanMessage("Verdict:")], t)
+        judged = None
+        if reply:
+            judged = parse_verdict("Verdict: " + reply.strip())
+            judged = parse_verdict(reply) if judged is None else judged
+        if judged is None:
             logger.info("judge reply for %s unreadable; keeping its verdict", t.trial_id)
-            verdict = t.success
-        else:
-            verdict = match.group(1).lower() in ("yes", "true", "solved", "correct", "success")
-        if verdict:
+        if t.success if judged is None else judged:
             kept.append(t)
     return kept
 
@@ -158,15 +163,15 @@ def paraphrase(trials: Sequence[Trial], model: BaseChatModel, *, n: int = 1) -> 
     """
     out = list(trials)
     for t in trials:
-        seen = {_normalise(t.query)}
+        seen = {normalise_query(t.query)}
         for j in range(n):
             reply = _ask(
                 model, [SystemMessage(prompts.PARAPHRASE_SYSTEM), HumanMessage(t.query)], t
             )
             text = _REPLY_LABEL.sub("", " ".join((reply or "").split())).strip("\"' ")
-            if not text or _normalise(text) in seen:
+            if not text or normalise_query(text) in seen:
                 continue
-            seen.add(_normalise(text))
+            seen.add(normalise_query(text))
             messages = [dict(m) for m in t.messages]
             if messages and messages[0].get("type") == "human":
                 messages[0] = {**messages[0], "data": {**messages[0]["data"], "content": text}}

@@ -35,7 +35,7 @@ from langchain_core.messages import AIMessage, BaseMessage, convert_to_openai_me
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from langchain_ste.models.react_protocol import messages_to_react
-from langchain_ste.trial import Trial, check_tool_pairing
+from langchain_ste.trial import Trial, check_tool_pairing, is_usable, query_key
 from langchain_ste.trial_log import read_trials
 
 logger = logging.getLogger(__name__)
@@ -74,10 +74,6 @@ class DatasetStats:
     def to_dict(self) -> dict[str, Any]:
         """The counts as plain JSON data."""
         return {"kept": self.kept, "skipped": dict(self.skipped)}
-
-
-def _normalise(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
 
 
 def _with_thoughts(messages: list[BaseMessage]) -> list[BaseMessage]:
@@ -254,6 +250,7 @@ def build_sft_records(
     *,
     format: DatasetFormat = "react",
     only_successful: bool = True,
+    allow_emulated: bool = True,
     dedupe: bool = True,
     max_per_tool: int | None = None,
     tokenizer: Any = None,
@@ -270,8 +267,11 @@ def build_sft_records(
         tools: the tools the model will be bound to; None rebuilds schemas with
             `infer_tool_schemas`.
         format: ``"react"``, ``"native"`` (``"hf"``) or ``"openai"``.
-        only_successful: only trials judged successful whose last call ran cleanly.
-        dedupe: drop repeated queries (normalised text) of the same tools.
+        only_successful: only usable trials (`is_usable`: judged successful, a call executed,
+            the last call clean).
+        allow_emulated: with ``only_successful``, keep trials whose tool results were emulated
+            (the calls the model learns are real).
+        dedupe: drop repeated queries of the same tools (`query_key`).
         max_per_tool: at most this many examples per tool (balance), sampled with ``seed``.
         tokenizer: with ``max_length``, records longer than that many tokens are skipped and
             counted (never truncated); with ``format="native"`` its chat template must render
@@ -319,13 +319,13 @@ def build_sft_records(
     kept: list[Trial] = []
     seen: set[tuple[tuple[str, ...], str]] = set()
     for t in trials:
-        if only_successful and not (t.success and t.clean and not t.error):
+        if only_successful and not is_usable(t, allow_emulated=allow_emulated):
             stats.skipped["not successful"] += 1
             continue
         if not t.messages:
             stats.skipped["no trajectory"] += 1
             continue
-        key = (tuple(sorted(t.tools)), _normalise(t.query))
+        key = query_key(t)
         if dedupe and key in seen:
             stats.skipped["duplicate query"] += 1
             continue

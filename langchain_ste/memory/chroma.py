@@ -407,6 +407,7 @@ class ExplorationMemory:
         only_successful: bool = True,
         diverse: bool = True,
         exclude_ids: Collection[str] = (),
+        min_similarity: float = 0.0,
     ) -> list[Trial]:
         """Trials whose queries are most similar to ``query``.
 
@@ -418,6 +419,8 @@ class ExplorationMemory:
             diverse: skip flagged near-duplicates and rank with maximal marginal relevance, so
                 the k results are not copies of each other.
             exclude_ids: trial ids never to return (e.g. the trial being run).
+            min_similarity: a floor on the cosine similarity to ``query`` (applied before MMR),
+                so that ``k`` is not filled with unrelated trials.
         """
         return [
             trial
@@ -428,6 +431,7 @@ class ExplorationMemory:
                 only_successful=only_successful,
                 diverse=diverse,
                 exclude_ids=exclude_ids,
+                min_similarity=min_similarity,
             )
         ]
 
@@ -440,6 +444,7 @@ class ExplorationMemory:
         only_successful: bool = True,
         diverse: bool = True,
         exclude_ids: Collection[str] = (),
+        min_similarity: float = 0.0,
     ) -> list[tuple[Trial, float]]:
         """Like `search`, with each trial's cosine similarity to ``query``.
 
@@ -477,7 +482,7 @@ class ExplorationMemory:
                 n = min(total, 4 * n)
         if where is not None and len(hits) < wanted and (eligible is None or len(hits) < eligible):
             hits = self._query(qvec, min(total, wanted), where)
-        hits = [h for h in hits if h[0] not in exclude_ids]
+        hits = [h for h in hits if h[0] not in exclude_ids and h[2] >= min_similarity]
         if diverse and len(hits) > k:
             import numpy as np
             from langchain_core.vectorstores.utils import maximal_marginal_relevance

@@ -36,15 +36,24 @@ def trial(i: int, query: str, success: bool = True, ok: bool = True, **kw: objec
 
 
 def test_keep_successful_requires_clean_final_calls_and_signals() -> None:
+    last_failed = trial(2, "c", ok=False)
+    last_failed.steps.insert(0, trial(2, "c").steps[0])  # a call ran, then the last one raised
     trials = [
         trial(0, "a"),
         trial(1, "b", success=False),
-        trial(2, "c", ok=False),
+        last_failed,
         trial(3, "d", signals={"executed_ok": False}),
+        trial(4, "e", ok=False),  # judged a success, but its every call raised
     ]
     assert [t.index for t in keep_successful(trials)] == [0, 3]
     assert [t.index for t in keep_successful(trials, require_clean=False)] == [0, 2, 3]
     assert [t.index for t in keep_successful(trials, require_signals=["executed_ok"])] == []
+
+
+def test_emulated_trials_are_kept_for_curation_unless_refused() -> None:
+    emulated = trial(0, "a", emulated=True)
+    assert keep_successful([emulated]) == [emulated]
+    assert keep_successful([emulated], allow_emulated=False) == []
 
 
 def test_dedupe_with_and_without_embeddings(embeddings) -> None:
@@ -87,13 +96,16 @@ def write(path: Path, trials: list[Trial]) -> Path:
 
 
 def test_cli_curate_filters_dedupes_and_refuses_to_clobber(tmp_path: Path) -> None:
+    last_failed = trial(2, "c", ok=False)
+    last_failed.steps.insert(0, trial(2, "c").steps[0])
     src = write(
         tmp_path / "in" / "trials.jsonl",
         [
             trial(0, "Convert 3 in"),
             trial(1, "convert 3 IN!"),
-            trial(2, "c", ok=False),
+            last_failed,
             trial(3, "d", success=False),
+            trial(4, "e", ok=False),  # every call raised: never kept
         ],
     )
     out = tmp_path / "out.jsonl"

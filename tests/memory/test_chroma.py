@@ -6,9 +6,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from langchain_ste.cli import app
 from langchain_ste.memory.chroma import ExplorationMemory, MemoryStoreError
 from langchain_ste.memory.embeddings import MiniLMEmbeddings
 from langchain_ste.trial import Trial
@@ -211,45 +209,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-# -- ste show -------------------------------------------------------------------------------------
-
-
-def test_show_summarises_a_memory(tmp_path: Path) -> None:
-    TrialLog(tmp_path / "trials.jsonl").append(TRIALS)
-    result = CliRunner().invoke(app, ["show", str(tmp_path)], env={"COLUMNS": "200"})
-    assert result.exit_code == 0, result.output
-    rows = {
-        line.split("│")[1].strip(): line
-        for line in result.output.splitlines()
-        if line.count("│") > 3 and "success rate" not in line
-    }
-    assert "67%" in rows["convert_units"] and "100%" in rows["search_catalog"]
-    assert "Find me a yoga mat" in result.output
-    assert "80%" in rows["all tools"]
-
-
-def test_show_prints_top_matches(tmp_path: Path, embeddings: MiniLMEmbeddings) -> None:
-    ExplorationMemory(tmp_path, embeddings=embeddings).add(TRIALS)
-    result = CliRunner().invoke(
-        app,
-        ["show", str(tmp_path), "--tool", "search_catalog", "--query", "a yoga mat", "-k", "1"],
-        env={"COLUMNS": "200"},
-    )
-    assert result.exit_code == 0, result.output
-    assert "Find me a yoga mat" in result.output
-    assert "kitchen knives" not in result.output  # k=1
-    assert "Convert 100" not in result.output
-
-
-def test_show_missing_memory_names_the_fix(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["show", str(tmp_path / "nope")], env={"COLUMNS": "200"})
-    assert result.exit_code != 0
-    assert "no exploration memory" in result.output and "ste explore" in result.output
-    TrialLog(tmp_path / "trials.jsonl").append(TRIALS)
-    result = CliRunner().invoke(app, ["show", str(tmp_path), "--tool", "nope"])
-    assert result.exit_code != 0 and "no trials of tool" in result.output
 
 
 def test_filtered_query_path_gives_the_same_results(
