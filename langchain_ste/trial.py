@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -76,8 +76,21 @@ class Step:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Step:
-        """Build a step from `to_dict` output (fields added by newer versions are ignored)."""
+    def from_dict(cls, data: dict[str, Any], *, where: str = "step") -> Step:
+        """Build a step from `to_dict` output (fields added by newer versions are ignored).
+
+        Raises:
+            TrialSchemaError: a field is missing or has the wrong type (``where`` names the
+                step in the message).
+
+        Example:
+            >>> try:
+            ...     Step.from_dict({"tool": "add", "args": [], "call_id": "c1"})
+            ... except TrialSchemaError as exc:
+            ...     print(exc)
+            step.args must be an object, not list []
+        """
+        _validate(data, _STEP_FIELDS, ("tool", "args", "call_id"), where)
         known = cls.__dataclass_fields__
         return cls(**{k: v for k, v in data.items() if k in known})
 
@@ -146,35 +159,139 @@ class Trial:
     def from_dict(cls, data: dict[str, Any]) -> Trial:
         """Build a trial from `to_dict` output, refusing records from a newer schema.
 
+        Every known field is type-checked, so a record with the right keys but wrong values
+        (``"query": 123``, ``"tools": [1]``) is refused here instead of failing later.
+
         Raises:
-            TrialSchemaError: the record was written by a newer, incompatible version, or is
-                missing required fields.
+            TrialSchemaError: the record was written by a newer, incompatible version, is
+                missing required fields, or a field has the wrong type (named in the message).
+
+        Example:
+            >>> record = {"trial_id": "a", "tools": ["a"], "episode": "zero", "index": 0,
+            ...           "query": "q"}
+            >>> try:
+            ...     Trial.from_dict(record)
+            ... except TrialSchemaError as exc:
+            ...     print(exc)
+            not a trial record: episode must be an integer, not str 'zero'
         """
         if not isinstance(data, dict):
             raise TrialSchemaError(
                 f"not a trial record: a JSON {type(data).__name__}, not an object"
             )
-        try:
-            version = int(data.get("schema_version", 1))
-        except (TypeError, ValueError) as exc:
-            raise TrialSchemaError(
-                f"not a trial record: schema_version {data.get('schema_version')!r}"
-            ) from exc
+        version = data.get("schema_version", 1)
+        if not _is_int(version):
+            raise TrialSchemaError(f"not a trial record: schema_version {version!r}")
         if version > SCHEMA_VERSION:
             raise TrialSchemaError(
                 f"trial {data.get('trial_id')!r} has schema version {version}, this "
                 f"langchain-ste reads up to {SCHEMA_VERSION}: upgrade langchain-ste"
             )
-        known = set(cls.__dataclass_fields__)
-        kwargs = {k: v for k, v in data.items() if k in known}
         try:
-            kwargs["steps"] = [Step.from_dict(s) for s in data.get("steps") or []]
-            trial = cls(**kwargs)
-        except (TypeError, ValueError, AttributeError) as exc:
+            _validate(data, _TRIAL_FIELDS, _TRIAL_REQUIRED, "")
+            steps = data.get("steps") or []
+            kwargs = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+            kwargs["steps"] = [
+                Step.from_dict(step, where=f"steps[{i}]") for i, step in enumerate(steps)
+            ]
+        except TrialSchemaError as exc:
             raise TrialSchemaError(f"not a trial record: {exc}") from exc
-        if not isinstance(trial.trial_id, str) or not isinstance(trial.tools, list):
-            raise TrialSchemaError("not a trial record: trial_id must be a string, tools a list")
-        return trial
+        return cls(**kwargs)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_message(value: Any) -> bool:
+    """A `messages_to_dict` entry: ``{"type": "human", "data": {...}}``."""
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("type"), str)
+        and isinstance(value.get("data"), dict)
+    )
+
+
+_Check = tuple[Callable[[Any], bool], str]
+_STRING: _Check = (lambda v: isinstance(v, str), "a string")
+_OPTIONAL_STRING: _Check = (lambda v: v is None or isinstance(v, str), "a string or null")
+_INTEGER: _Check = (_is_int, "an integer")
+_NUMBER: _Check = (_is_number, "a number")
+_BOOLEAN: _Check = (lambda v: isinstance(v, bool), "true or false")
+_OBJECT: _Check = (lambda v: isinstance(v, dict), "an object")
+_STRINGS: _Check = (
+    lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+    "a list of strings",
+)
+_OBJECTS: _Check = (
+    lambda v: isinstance(v, list) and all(isinstance(x, dict) for x in v),
+    "a list of objects",
+)
+_MESSAGES: _Check = (
+    lambda v: isinstance(v, list) and all(_is_message(x) for x in v),
+    'a list of message objects ({"type": ..., "data": {...}})',
+)
+_STATUS: _Check = (
+    lambda v: v in ("ok", "error", "skipped", "emulated"),
+    "one of ok, error, skipped, emulated",
+)
+
+_STEP_FIELDS: dict[str, _Check] = {
+    "tool": _STRING,
+    "args": _OBJECT,
+    "call_id": _STRING,
+    "output": _STRING,
+    "status": _STATUS,
+    "error_kind": _OPTIONAL_STRING,
+    "error": _OPTIONAL_STRING,
+    "duration_s": _NUMBER,
+}
+_TRIAL_REQUIRED = ("trial_id", "tools", "episode", "index", "query")
+_TRIAL_FIELDS: dict[str, _Check] = {
+    "trial_id": _STRING,
+    "tools": _STRINGS,
+    "episode": _INTEGER,
+    "index": _INTEGER,
+    "query": _STRING,
+    "messages": _MESSAGES,
+    "steps": _OBJECTS,
+    "final_answer": _STRING,
+    "success": _BOOLEAN,
+    "lesson": _STRING,
+    "signals": _OBJECT,
+    "emulated": _BOOLEAN,
+    "exemplars": _STRINGS,
+    "model": _STRING,
+    "usage": _OBJECT,
+    "timings": _OBJECT,
+    "created_at": _NUMBER,
+    "error": _OPTIONAL_STRING,
+    "extra": _OBJECT,
+}
+
+
+def _validate(data: Any, fields: dict[str, _Check], required: Sequence[str], where: str) -> None:
+    """Raise `TrialSchemaError` naming the first missing or mistyped field of ``data``."""
+    prefix = f"{where}." if where else ""
+    if not isinstance(data, dict):
+        raise TrialSchemaError(f"{where or 'record'} must be an object, not {_describe(data)}")
+    missing = [k for k in required if k not in data]
+    if missing:
+        raise TrialSchemaError(f"{where or 'record'} is missing {', '.join(missing)}")
+    for name, (check, expected) in fields.items():
+        if name in data and not check(data[name]):
+            raise TrialSchemaError(
+                f"{prefix}{name} must be {expected}, not {_describe(data[name])}"
+            )
+
+
+def _describe(value: Any) -> str:
+    shown = repr(value)
+    return f"{type(value).__name__} {shown if len(shown) <= 40 else shown[:37] + '...'}"
 
 
 def trajectory_to_dicts(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ idempotent by trial id, which is what makes a resumed run add nothing twice.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -54,24 +55,26 @@ class ListStore:
 
     def __init__(self, trials: Iterable[Trial] = ()) -> None:
         self._trials: dict[str, Trial] = {}
-        self.add(trials)
+        self._lock = threading.Lock()
+        ListStore.add(self, trials)
 
     def add(self, trials: Iterable[Trial]) -> int:
-        """Keep trials not seen before; return how many were new."""
+        """Keep trials not seen before; return how many were new (thread-safe)."""
         added = 0
-        for trial in trials:
-            if trial.trial_id not in self._trials:
-                self._trials[trial.trial_id] = trial
-                added += 1
+        with self._lock:
+            for trial in trials:
+                if trial.trial_id not in self._trials:
+                    self._trials[trial.trial_id] = trial
+                    added += 1
         return added
 
     def trials(self, tool: str | None = None) -> list[Trial]:
         """All trials, optionally of one tool."""
-        return [t for t in self._trials.values() if tool is None or tool in t.tools]
+        return [t for t in list(self._trials.values()) if tool is None or tool in t.tools]
 
     def past_queries(self, tool: str, limit: int = 20) -> list[str]:
         """Queries explored for ``tool``, most recent first."""
-        return recent_queries(self._trials.values(), tool, limit)
+        return recent_queries(list(self._trials.values()), tool, limit)
 
     def search(
         self,
@@ -95,14 +98,28 @@ class ListStore:
 
 
 class LogStore(ListStore):
-    """A `ListStore` backed by an append-only ``trials.jsonl`` (fsync per record)."""
+    """A `ListStore` backed by an append-only ``trials.jsonl`` (fsync per record).
+
+    Writes go through `TrialLog.append` under the log's lock (thread lock plus file lock), after
+    taking in what other threads and processes appended: each id is written once.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "trials.jsonl"
+        >>> t = Trial(trial_id="a/e000/t0", tools=["a"], episode=0, index=0, query="q")
+        >>> LogStore(path).add([t]), LogStore(path).add([t])
+        (1, 0)
+    """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.log = TrialLog(Path(path))
         super().__init__(self.log.read())
 
     def add(self, trials: Iterable[Trial]) -> int:
-        """Append new trials to the file, then keep them in memory."""
-        batch = [t for t in trials if t.trial_id not in self._trials]
-        self.log.append(batch)
-        return super().add(batch)
+        """Append new trials to the file, then keep them in memory; return how many were new."""
+        batch = list(trials)
+        with self.log.lock():
+            super().add(self.log.new_trials())  # other writers' appends
+            new = [t for t in batch if t.trial_id not in self._trials]
+            self.log.append(new)
+            return super().add(new)

@@ -258,29 +258,39 @@ class ExplorationMemory:
     def add(self, trials: Iterable[Trial]) -> int:
         """Store new trials (JSONL first, then the index); known ids are skipped.
 
+        Safe from many threads and processes at once: the write holds the log's lock (a thread
+        lock plus a file lock), first takes in the trials other writers appended meanwhile, and
+        so writes each id once, to the JSONL and to the index alike. The embeddings are computed
+        before the lock is taken.
+
         A trial whose query nearly repeats an earlier one of the same tool is kept but flagged
         with ``extra["duplicate_of"]``; searches skip flagged trials.
 
         Returns:
-            How many trials were newly added.
+            How many trials were newly added (by this call).
         """
-        new: list[Trial] = []
-        seen: set[str] = set()
+        candidates: dict[str, Trial] = {}
         for trial in trials:
-            if trial.trial_id in self._trials or trial.trial_id in seen:
-                continue
-            seen.add(trial.trial_id)
-            new.append(trial)
-        if not new:
+            if trial.trial_id not in self._trials:
+                candidates.setdefault(trial.trial_id, trial)
+        if not candidates:
             return 0
-        vectors = self.embeddings.embed_documents([t.query for t in new])
-        for trial, original in zip(new, self._near_duplicates(new, vectors), strict=True):
-            if original:
-                trial.extra["duplicate_of"] = original
-        self.log.append(new)
-        for trial in new:
-            self._remember(trial)
-        self._index(new, vectors)
+        queries = [t.query for t in candidates.values()]
+        by_id = dict(zip(candidates, self.embeddings.embed_documents(queries), strict=True))
+        with self.log.lock():
+            for trial in self.log.new_trials():  # other threads' and processes' appends
+                self._remember(trial)
+            new = [t for tid, t in candidates.items() if tid not in self._trials]
+            if not new:
+                return 0
+            vectors = [by_id[t.trial_id] for t in new]
+            for trial, original in zip(new, self._near_duplicates(new, vectors), strict=True):
+                if original:
+                    trial.extra["duplicate_of"] = original
+            self.log.append(new)
+            for trial in new:
+                self._remember(trial)
+            self._index(new, vectors)
         return len(new)
 
     def _remember(self, trial: Trial) -> None:
@@ -363,20 +373,25 @@ class ExplorationMemory:
     def rebuild(self, from_jsonl: str | os.PathLike[str] | None = None) -> int:
         """Recreate the Chroma collection from the JSONL (this memory's, or ``from_jsonl``'s
         trials merged into it first). Returns the number of trials indexed."""
+        incoming = []
         if from_jsonl is not None and Path(from_jsonl).resolve() != self.trials_path.resolve():
             incoming = TrialLog(from_jsonl).read()
-            self.log.append(incoming)
-            for t in incoming:
-                self._remember(t)
-        try:
-            assert self._client is not None
-            self._client.delete_collection(self.collection_name)
-        except Exception as exc:  # absent or unreadable: recreate either way
-            logger.debug("delete_collection: %s", exc)
-        self._collection = self._get_or_create()
-        trials = list(self._trials.values())
-        if trials:
-            self._index(trials, self.embeddings.embed_documents([t.query for t in trials]))
+        with self.log.lock():  # no writer adds to the collection while it is replaced
+            for trial in self.log.new_trials():
+                self._remember(trial)
+            if incoming:
+                self.log.append(t for t in incoming if t.trial_id not in self._trials)
+                for trial in incoming:
+                    self._remember(trial)
+            try:
+                assert self._client is not None
+                self._client.delete_collection(self.collection_name)
+            except Exception as exc:  # absent or unreadable: recreate either way
+                logger.debug("delete_collection: %s", exc)
+            self._collection = self._get_or_create()
+            trials = list(self._trials.values())
+            if trials:
+                self._index(trials, self.embeddings.embed_documents([t.query for t in trials]))
         return len(trials)
 
     # -- reading ------------------------------------------------------------------------------
@@ -392,11 +407,11 @@ class ExplorationMemory:
 
     def trials(self, tool: str | None = None) -> list[Trial]:
         """All trials in file order, optionally only those of ``tool``."""
-        return [t for t in self._trials.values() if tool is None or tool in t.tools]
+        return [t for t in list(self._trials.values()) if tool is None or tool in t.tools]
 
     def past_queries(self, tool: str, limit: int = 20) -> list[str]:
         """Queries already explored for ``tool``, most recent first (for the imagine prompt)."""
-        return recent_queries(self._trials.values(), tool, limit)
+        return recent_queries(list(self._trials.values()), tool, limit)
 
     def search(
         self,
