@@ -8,6 +8,7 @@ import importlib
 import importlib.util
 import inspect
 import os
+import pkgutil
 import shutil
 import subprocess
 import sys
@@ -44,8 +45,9 @@ def _defining_module(name: str) -> str:
 
 
 def _doctest_modules() -> list[str]:
-    """The modules `_EXPORTS` points to, plus the modules that define the exported objects."""
+    """Every module of the package (the public API is small; the examples of the rest run too)."""
     names: set[str] = set(langchain_ste._EXPORTS.values())
+    names |= {m.name for m in pkgutil.walk_packages(langchain_ste.__path__, "langchain_ste.")}
     for name in langchain_ste.__all__:
         try:
             names.add(_defining_module(name))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +17,36 @@ import langchain_ste
 def test_every_public_name_resolves_and_has_a_docstring(name: str) -> None:
     obj = getattr(langchain_ste, name)
     assert (obj.__doc__ or "").strip(), f"{name} has no docstring"
+
+
+ROOT = Path(__file__).resolve().parents[1]
+TOP_LEVEL_IMPORT = re.compile(
+    r"^\s*from langchain_ste import (?:\(([^)]*)\)|([^\n]*))", re.MULTILINE
+)
+
+
+def _sources() -> dict[str, str]:
+    """The quick start, the how-tos, the README and the notebooks, as text."""
+    texts = {str(p): p.read_text() for p in [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]}
+    for nb in (ROOT / "examples").glob("*.ipynb"):
+        cells = json.loads(nb.read_text())["cells"]
+        texts[str(nb)] = "\n".join("".join(c["source"]) for c in cells)
+    return texts
+
+
+def test_public_api_is_small_and_covers_what_the_docs_import() -> None:
+    assert 15 <= len(langchain_ste.__all__) <= 25
+    imported: dict[str, str] = {}
+    for where, text in _sources().items():
+        for match in TOP_LEVEL_IMPORT.finditer(text):
+            for name in re.split(r"[,\s]+", match.group(1) or match.group(2)):
+                if name.isidentifier():
+                    imported.setdefault(name, where)
+    assert {"explore", "ExplorationMemory", "STEMiddleware", "load_chat_model"} <= set(imported)
+    missing = {n: w for n, w in imported.items() if n not in langchain_ste.__all__}
+    assert not missing, f"docs import names that are not public: {missing}"
+    for internal in ("locate_smollm2_gguf", "RunLock", "run_isolated", "parse_react"):
+        assert internal not in langchain_ste.__all__
 
 
 def test_unknown_attribute_raises_attribute_error() -> None:
