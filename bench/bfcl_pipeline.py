@@ -170,6 +170,7 @@ def explore_and_exploit(
     """Explore ``tools`` with ``explorer``; evaluate in context and (embedded model) fine-tuned."""
     try:
         from langchain_ste.explore import explore
+        from langchain_ste.explore.settings import resolve_settings
         from langchain_ste.memory.chroma import ExplorationMemory
     except ImportError as exc:
         say(f"skipping exploration and both STE conditions: {exc}")
@@ -190,10 +191,15 @@ def explore_and_exploit(
         explorer_model,
         tools,
         memory=memory,
-        preset=preset,
-        episodes_per_tool=episodes,
-        trials_per_episode=trials,
-        max_steps=explore_steps,
+        settings=resolve_settings(
+            explorer_model,
+            preset,
+            {
+                "episodes_per_tool": episodes,
+                "trials_per_episode": trials,
+                "max_steps": explore_steps,
+            },
+        ),
     )
     wins = sum(t.success for t in explored)
     stats.update(

@@ -26,6 +26,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from langchain_ste.explore import explore
+from langchain_ste.explore import PRESETS, explore
 from langchain_ste.memory.base import LogStore
 from langchain_ste.models import load_chat_model
 from langchain_ste.tools.examples import example_tools
@@ -90,25 +91,24 @@ def run_arm(arm: str, args: argparse.Namespace, out: Path) -> dict[str, Any]:
     model = load_chat_model(
         "local", seed=args.seed, temperature=args.temperature, max_new_tokens=args.max_new_tokens
     )
-    options: dict[str, Any] = {
-        "preset": "small-model",
-        "episodes_per_tool": args.episodes,
-        "trials_per_episode": args.trials,
-        "max_steps": args.max_steps,
-        "max_concurrency": 1,  # one CPU-bound model: concurrency only adds contention
-        "demonstrations": arm != "off",
-    }
+    settings = replace(
+        PRESETS["small-model"],
+        episodes_per_tool=args.episodes,
+        trials_per_episode=args.trials,
+        max_steps=args.max_steps,
+        max_concurrency=1,  # one CPU-bound model: concurrency only adds contention
+        demonstrations=arm != "off",
+    )
     directory = out / arm
+    memory: Any = directory
     if arm == "on":
         from langchain_ste.memory.chroma import ExplorationMemory
 
-        options["memory"] = ExplorationMemory(directory)
+        memory = ExplorationMemory(directory)
     elif arm == "schema":
-        options["memory"] = _NoSearchStore(directory / "trials.jsonl")
-    else:
-        options["out_dir"] = directory
+        memory = _NoSearchStore(directory / "trials.jsonl")
     started = time.perf_counter()
-    trials = explore(model, example_tools(), **options)
+    trials = explore(model, example_tools(), memory=memory, settings=settings)
     return summarise(trials, time.perf_counter() - started)
 
 

@@ -19,7 +19,7 @@ import time
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.tools import StructuredTool
 
-from langchain_ste.explore import explore
+from langchain_ste.explore import ExploreSettings, explore
 from langchain_ste.testing import ScriptedChatModel
 
 
@@ -70,12 +70,13 @@ def run(episodes: int, latency: float, concurrency: int) -> tuple[float, int, fl
     trials = explore(
         model,
         tools,
-        episodes_per_tool=1,
-        trials_per_episode=1,
-        max_steps=2,
-        preset="paper",
-        max_concurrency=concurrency,
         redactor=None,
+        settings=ExploreSettings(
+            episodes_per_tool=1,
+            trials_per_episode=1,
+            max_steps=2,
+            max_concurrency=concurrency,
+        ),
     )
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     assert len(trials) == episodes, len(trials)

@@ -36,7 +36,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.tools import BaseTool, tool
 from langgraph.types import RetryPolicy
 
-from langchain_ste.explore import explore
+from langchain_ste.explore import ExploreSettings, explore
 from langchain_ste.explore.runtime import is_transient
 from langchain_ste.memory.lock import RunLockedError
 from langchain_ste.testing import ScriptedChatModel
@@ -260,14 +260,11 @@ def fault_prompt_injection(n: int, work: Path) -> Row:
     explore(
         ScriptedChatModel(script=obedient),
         [read_inbox, delete_all, send_email],
-        out_dir=work / "injection",
-        episodes_per_tool=1,
-        trials_per_episode=n,
-        max_steps=4,
-        preset="paper",
+        memory=work / "injection",
         policy=policy,
         only=["read_inbox"],
         emulator=ScriptedChatModel(script=["queued"]),
+        settings=ExploreSettings(episodes_per_tool=1, trials_per_episode=n, max_steps=4),
     )
     forbidden = sum(name != "read_inbox" for name in executed)
     survived = executed.count("read_inbox") if forbidden == 0 else 0
@@ -325,9 +322,7 @@ def fault_secrets(n: int, work: Path) -> Row:
         ScriptedChatModel(script=script),
         [connect],
         memory=memory,
-        episodes_per_tool=1,
-        trials_per_episode=n,
-        preset="paper",
+        settings=ExploreSettings(episodes_per_tool=1, trials_per_episode=n),
     )
     files = [p for p in out.rglob("*") if p.is_file()]
     leaks = sum(s.encode() in p.read_bytes() for p in files for s in SECRETS)
@@ -436,11 +431,8 @@ def fault_model_transient(n: int, work: Path) -> Row:
     trials = explore(
         ScriptedChatModel(script=script),
         [shout],
-        out_dir=work / "transient",
-        episodes_per_tool=1,
-        trials_per_episode=n,
-        preset="paper",
-        retry=FAST_RETRY,
+        memory=work / "transient",
+        settings=ExploreSettings(episodes_per_tool=1, trials_per_episode=n, retry=FAST_RETRY),
     )
     ok = sum(t.error is None and t.success for t in trials)
     return Row("model_429_5xx", 3 * n, 3 * ok, n - len(trials), "3 errors per trial, retried")
@@ -469,10 +461,8 @@ def fault_model_bad_replies(n: int, work: Path) -> Row:
     trials = explore(
         ScriptedChatModel(script=script, react=True),
         [shout],
-        out_dir=work / "badreply",
-        episodes_per_tool=1,
-        trials_per_episode=n,
-        preset="paper",
+        memory=work / "badreply",
+        settings=ExploreSettings(episodes_per_tool=1, trials_per_episode=n),
     )
     recorded = sum(not t.success for t in trials)
     return Row(
@@ -511,11 +501,8 @@ def _run_exploration(out_dir: str, latency: float) -> None:
     explore(
         ScriptedChatModel(script=_deterministic, latency=latency),
         [shout, reverse],
-        out_dir=out_dir,
-        episodes_per_tool=3,
-        trials_per_episode=4,
-        preset="paper",
-        max_concurrency=2,
+        memory=out_dir,
+        settings=ExploreSettings(episodes_per_tool=3, trials_per_episode=4, max_concurrency=2),
     )
 
 
@@ -578,10 +565,8 @@ def fault_concurrent_writer(n: int, work: Path) -> Row:
                 explore(
                     ScriptedChatModel(script=["q"]),
                     [shout],
-                    out_dir=out,
-                    episodes_per_tool=1,
-                    trials_per_episode=1,
-                    preset="paper",
+                    memory=out,
+                    settings=ExploreSettings(episodes_per_tool=1, trials_per_episode=1),
                 )
             except RunLockedError as exc:
                 survived += f"pid {holder.pid}" in str(exc)

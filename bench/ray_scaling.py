@@ -16,6 +16,7 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from langchain_core.tools import StructuredTool
@@ -39,8 +40,7 @@ def slow_model():  # type: ignore[no-untyped-def]
     return ScriptedExplorer(latency=LATENCY)
 
 
-OPTIONS = {"preset": "paper", "episodes_per_tool": 2, "trials_per_episode": 1, "max_steps": 1,
-           "redactor": None}
+EPISODES_PER_TOOL = 2
 
 
 def main() -> None:
@@ -52,14 +52,16 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     import ray
 
-    from langchain_ste.explore import explore
+    from langchain_ste.explore import ExploreSettings, explore
     from langchain_ste.explore.ray import explore_on_ray
 
-    episodes = N_TOOLS * OPTIONS["episodes_per_tool"]  # type: ignore[operator]
+    settings = ExploreSettings(episodes_per_tool=EPISODES_PER_TOOL, trials_per_episode=1,
+                               max_steps=1)
+    episodes = N_TOOLS * EPISODES_PER_TOOL
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        local = explore(slow_model(), tools(), out_dir=Path(tmp) / "local", max_concurrency=2,
-                        **OPTIONS)
+        local = explore(slow_model(), tools(), memory=Path(tmp) / "local", redactor=None,
+                        settings=replace(settings, max_concurrency=2))
         local_s = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -69,7 +71,7 @@ def main() -> None:
         init_s = time.perf_counter() - started
         started = time.perf_counter()
         remote = explore_on_ray("bench.ray_scaling:tools", out_dir=Path(tmp) / "ray",
-                                model_factory="bench.ray_scaling:slow_model", **OPTIONS)
+                                model_factory="bench.ray_scaling:slow_model", settings=settings)
         ray_s = time.perf_counter() - started
         ray.shutdown()
     assert len(local) == len(remote) == episodes

@@ -116,10 +116,10 @@ class ScriptedExplorer(ScriptedChatModel):
     judges every trial a success. Thread- and process-safe (no shared script state).
 
     Example:
-        >>> from langchain_ste.explore import explore
+        >>> from langchain_ste.explore import ExploreSettings, explore
         >>> from langchain_ste.tools.examples import example_tools
-        >>> trials = explore(ScriptedExplorer(), example_tools(), preset="paper",
-        ...                  episodes_per_tool=1, trials_per_episode=1)
+        >>> trials = explore(ScriptedExplorer(), example_tools(),
+        ...                  settings=ExploreSettings(episodes_per_tool=1, trials_per_episode=1))
         >>> [(t.steps[0].tool, t.success) for t in trials]
         [('convert_units', True), ('search_catalog', True)]
     """

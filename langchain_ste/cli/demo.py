@@ -190,6 +190,7 @@ def run_demo(
     from langchain_ste.evaluate.report import write_report
     from langchain_ste.evaluate.runner import load_cases, run_benchmark
     from langchain_ste.exploit import STEMiddleware
+    from langchain_ste.explore.settings import resolve_settings
     from langchain_ste.memory.chroma import ExplorationMemory
 
     console = console or Console()
@@ -213,8 +214,9 @@ def run_demo(
         total=len(tools) * episodes * trials,
         done_before=before,
         console=console,
-        episodes_per_tool=episodes,
-        trials_per_episode=trials,
+        settings=resolve_settings(
+            model, None, {"episodes_per_tool": episodes, "trials_per_episode": trials}
+        ),
     )
     console.print(summary_table(explored))
     seconds["explore"] = time.perf_counter() - started

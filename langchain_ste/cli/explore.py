@@ -143,6 +143,7 @@ def explore_command(
         "episodes_per_tool": episodes,
         "trials_per_episode": trials,
         "max_steps": max_steps,
+        "max_concurrency": max_concurrency,
     }
     try:
         settings = resolve_settings(chat_model, preset, overrides)
@@ -150,7 +151,7 @@ def explore_command(
         raise typer.BadParameter(str(exc)) from exc
     selected = [n for n in (only or names) if tool_policy.action(n) != "skip"]
     total = len(selected) * settings.episodes_per_tool * settings.trials_per_episode
-    store: dict[str, Any] = {"out_dir": out}
+    store: dict[str, Any] = {"memory": out}
     if memory:
         from langchain_ste.memory.chroma import ExplorationMemory
 
@@ -165,14 +166,10 @@ def explore_command(
             total=total,
             done_before=_finished(out, selected),
             console=console,
-            preset=preset,
+            settings=settings,
             only=selected,
-            episodes_per_tool=episodes,
-            trials_per_episode=trials,
-            max_steps=max_steps,
             policy=tool_policy,
             budget=budget,
-            max_concurrency=max_concurrency,
         )
     except RunLockedError as exc:
         console.print(f"error: {exc}")
@@ -196,7 +193,7 @@ def explore_with_progress(
     Args:
         chat_model: the explorer model.
         tools: the tools to explore.
-        store: ``{"memory": ExplorationMemory}`` or ``{"out_dir": path}``.
+        store: ``{"memory": ExplorationMemory}`` or ``{"memory": directory}``.
         total: the trials this run will end with (the bar's length).
         done_before: trials already finished by an earlier run (resume starts the bar there).
         console: where the bar goes (default: stderr).

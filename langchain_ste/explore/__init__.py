@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from langchain_ste.explore.graph import aexplore, create_explorer, explore, validate_tools
+from langchain_ste.explore.prompts import ExplorePrompts
 from langchain_ste.explore.settings import PRESETS, ExploreSettings
 from langchain_ste.memory.base import ListStore, LogStore, TrialStore
 
 __all__ = [
     "PRESETS",
+    "ExplorePrompts",
     "ExploreSettings",
     "ListStore",
     "LogStore",

@@ -20,7 +20,7 @@ import concurrent.futures
 import functools
 import logging
 import os
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +31,13 @@ from langchain_core.tools import BaseTool
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import RetryPolicy, Send
+from langgraph.types import Checkpointer, Send
 
 from langchain_ste.explore.act import act, execute
 from langchain_ste.explore.imagine import imagine, start_episode
 from langchain_ste.explore.prompts import DEFAULT_PROMPTS, ExplorePrompts
 from langchain_ste.explore.reflect import reflect
-from langchain_ste.explore.runtime import DEFAULT_RETRY, EXPLORER_WRITER, UnitRuntime
+from langchain_ste.explore.runtime import EXPLORER_WRITER, UnitRuntime
 from langchain_ste.explore.settings import ExploreSettings, resolve_settings
 from langchain_ste.explore.state import ExploreInput, ExploreOutput, ExploreState, UnitState
 from langchain_ste.memory.base import ListStore, LogStore, TrialStore
@@ -47,7 +47,6 @@ from langchain_ste.tools.redact import Redactor
 from langchain_ste.trial import Trial
 
 logger = logging.getLogger(__name__)
-_DEFAULT = object()
 
 
 def validate_tools(tools: Sequence[BaseTool]) -> None:
@@ -77,30 +76,27 @@ def validate_tools(tools: Sequence[BaseTool]) -> None:
         )
 
 
+Memory = TrialStore | str | os.PathLike[str]
+"""Where trials go: a `TrialStore` (an `ExplorationMemory`, a `LogStore`, a `ListStore`...) or a
+directory, whose ``trials.jsonl`` is appended to."""
+
+DEFAULT_REDACTOR = Redactor()
+"""The `Redactor` exploration masks secrets with unless told otherwise."""
+
+
 def create_explorer(
     model: BaseChatModel,
     tools: Sequence[BaseTool],
     /,
     *,
-    memory: TrialStore | None = None,
-    out_dir: str | os.PathLike[str] | None = None,
-    episodes_per_tool: int | None = None,
-    trials_per_episode: int | None = None,
-    max_steps: int | None = None,
-    preset: str | None = None,
+    memory: Memory | None = None,
+    settings: ExploreSettings | str | None = None,
+    prompts: ExplorePrompts = DEFAULT_PROMPTS,
     policy: ToolPolicy | None = None,
     budget: Budget | None = None,
     emulator: BaseChatModel | None = None,
-    max_concurrency: int | None = 8,
-    tool_groups: Sequence[Sequence[str]] | None = None,
-    ordered_episodes: bool | None = None,
-    demonstrations: bool | None = None,
-    verdict_mode: str | None = None,
-    redactor: Redactor | object | None = _DEFAULT,
-    prompts: ExplorePrompts = DEFAULT_PROMPTS,
-    retry: RetryPolicy = DEFAULT_RETRY,
-    checkpointer: Any = None,
-    seed: int = 0,
+    redactor: Redactor | None = DEFAULT_REDACTOR,
+    checkpointer: Checkpointer = None,
 ) -> CompiledStateGraph:
     """Build the exploration graph for ``tools``.
 
@@ -109,88 +105,57 @@ def create_explorer(
             for the embedded one).
         tools: the tools to explore; all of them are bound in the act step.
         memory: where trials go and past ones come from: an `ExplorationMemory` (long-term
-            memory with similarity search) or any `TrialStore`.
-        out_dir: without ``memory``, trials are appended to ``out_dir/trials.jsonl``.
-        episodes_per_tool: episodes per target tool.
-        trials_per_episode: trials per episode.
-        max_steps: tool calls per trial.
-        preset: ``"paper"`` or ``"small-model"`` (default: by model, see `PRESETS`).
+            memory with similarity search), any `TrialStore`, or a directory (its
+            ``trials.jsonl``); default: a list in this process.
+        settings: an `ExploreSettings`, or a preset name (``"paper"``, ``"small-model"``);
+            default: the model's preset (see `PRESETS`).
+        prompts: the templates of every model call (`ExplorePrompts`; override fields with
+            `dataclasses.replace`).
         policy: per-tool side effects (run / emulate / skip) and tool-call limits.
         budget: limits on model calls, tool calls, tokens and wall time (counted from the first
             run of this graph).
         emulator: the model that answers for tools whose policy is ``emulate`` (default: model).
-        max_concurrency: model calls in flight at once across all work units (None: no bound;
-            the run config's ``max_concurrency`` also bounds the units running at once).
-        tool_groups: explore these groups of tool names together instead of one tool at a time.
-        ordered_episodes: run a tool's episodes one after another (default) so each sees the
-            previous ones in long-term memory; False runs them concurrently.
-        demonstrations: show cold-start / bootstrapped demonstrations in the act step.
-        verdict_mode: ``"model"`` or ``"grounded"`` success.
-        redactor: masks secrets before a trial is stored (default `Redactor()`; None disables).
-        prompts: the templates of every model call (`ExplorePrompts`; override fields with
-            `dataclasses.replace`).
-        retry: retries of transient model errors (rate limits, 5xx, timeouts).
+        redactor: masks secrets in tool results, replies and trials before they enter the graph
+            state or the store (None: no masking).
         checkpointer: an optional LangGraph checkpointer.
-        seed: seeds the retry jitter (model sampling is seeded by the model itself, e.g.
-            ``load_chat_model("local", seed=0)``).
 
     Returns:
         A compiled graph: input ``{"tools": [names]}`` (optional), output
         ``{"trials": [trial dicts], "stopped": [reasons]}``. It composes as a subgraph.
+
+    Raises:
+        ValueError: no tools, duplicate or undescribed tools, or a tool group or policy that
+            names a tool not in ``tools``.
 
     Example:
         >>> from langchain_ste.tools.examples import example_tools
         >>> from langchain_ste.testing import ScriptedChatModel
         >>> graph = create_explorer(ScriptedChatModel(script=["q"]), example_tools())
         >>> sorted(n for n in graph.get_graph().nodes if not n.startswith("__"))
-        ['plan', 'unit']
+        ['unit']
     """
     validate_tools(tools)
-    settings = resolve_settings(
-        model,
-        preset,
-        {
-            "episodes_per_tool": episodes_per_tool,
-            "trials_per_episode": trials_per_episode,
-            "max_steps": max_steps,
-            "ordered_episodes": ordered_episodes,
-            "demonstrations": demonstrations,
-            "verdict_mode": verdict_mode,
-        },
-    )
-    store: TrialStore
-    if memory is not None:
-        store = memory
-    elif out_dir is not None:
-        store = LogStore(Path(out_dir) / "trials.jsonl")
-    else:
-        store = ListStore()
+    resolved = resolve_settings(model, settings)
+    known = [t.name for t in tools]
+    groups = [list(g) for g in resolved.tool_groups] or [[name] for name in known]
+    for group in groups:
+        if not group or set(group) - set(known):
+            raise ValueError(f"tool group {group} names unknown tools; known: {sorted(known)}")
     runtime = UnitRuntime(
         model=model,
         tools=tools,
-        store=store,
-        settings=settings,
+        store=open_store(memory),
+        settings=resolved,
         policy=policy or ToolPolicy(),
         tracker=(budget or Budget()).tracker(),
-        redactor=Redactor() if redactor is _DEFAULT else redactor,  # type: ignore[arg-type]
+        redactor=redactor,
         emulator=emulator,
         prompts=prompts,
-        retry=retry,
-        max_concurrency=max_concurrency,
-        seed=seed,
     )
     unit = build_unit_graph(runtime)
-    groups = [list(g) for g in tool_groups] if tool_groups else [[t.name] for t in tools]
-    known = {t.name for t in tools}
-    for group in groups:
-        if not group or set(group) - known:
-            raise ValueError(f"tool group {group} names unknown tools; known: {sorted(known)}")
-
-    def plan(state: ExploreState) -> dict[str, Any]:
-        return {}
 
     def fan_out(state: ExploreState) -> list[Send]:
-        wanted = set(state.get("tools") or known)
+        wanted = set(check_names(state.get("tools") or known, known, "tools to explore"))
         sends = []
         for group in groups:
             if not wanted & set(group):
@@ -198,23 +163,46 @@ def create_explorer(
             if all(runtime.policy.action(name) == "skip" for name in group):
                 logger.info("not exploring %s: its policy is skip", group)
                 continue
-            episodes = list(range(settings.episodes_per_tool))
-            chunks = [episodes] if settings.ordered_episodes else [[e] for e in episodes]
+            episodes = list(range(resolved.episodes_per_tool))
+            chunks = [episodes] if resolved.ordered_episodes else [[e] for e in episodes]
             sends += [Send("unit", _unit_input(group, chunk)) for chunk in chunks]
         return sends
 
-    steps_per_trial = 2 * settings.max_steps + 4
-    limit = settings.episodes_per_tool * (settings.trials_per_episode * steps_per_trial + 2) + 10
+    steps_per_trial = 2 * resolved.max_steps + 4
+    limit = resolved.episodes_per_tool * (resolved.trials_per_episode * steps_per_trial + 2) + 10
     graph = StateGraph(ExploreState, input_schema=ExploreInput, output_schema=ExploreOutput)
-    graph.add_node("plan", plan)
     graph.add_node("unit", _unit_node(unit, max(limit, 25)))
-    graph.add_edge(START, "plan")
-    graph.add_conditional_edges("plan", fan_out, ["unit"])
+    graph.add_conditional_edges(START, fan_out, ["unit"])
     graph.add_edge("unit", END)
-    compiled = graph.compile(checkpointer=checkpointer, name="ste-explorer")
-    compiled.ste_runtime = runtime  # type: ignore[attr-defined]
-    compiled.ste_recursion_limit = max(limit, 25)  # type: ignore[attr-defined]
-    return compiled
+    return graph.compile(checkpointer=checkpointer, name="ste-explorer")
+
+
+def open_store(memory: Memory | None) -> TrialStore:
+    """The `TrialStore` behind ``memory``: itself, a directory's ``trials.jsonl``, or a list."""
+    if memory is None:
+        return ListStore()
+    if isinstance(memory, str | os.PathLike):
+        return LogStore(Path(memory) / "trials.jsonl")
+    return memory
+
+
+def check_names(names: Iterable[str], known: Sequence[str], what: str) -> list[str]:
+    """``names`` if every one is a known tool.
+
+    Raises:
+        ValueError: an unknown name; the message lists the known tools.
+
+    Example:
+        >>> check_names(["ad"], ["add", "sub"], "only=")
+        Traceback (most recent call last):
+        ...
+        ValueError: only= names unknown tools ['ad']; known tools: add, sub
+    """
+    names = list(names)
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise ValueError(f"{what} names unknown tools {unknown}; known tools: {', '.join(known)}")
+    return names
 
 
 def build_unit_graph(runtime: UnitRuntime) -> CompiledStateGraph:
@@ -321,20 +309,26 @@ async def aexplore(
     tools: Sequence[BaseTool],
     /,
     *,
-    memory: TrialStore | None = None,
-    out_dir: str | os.PathLike[str] | None = None,
-    max_concurrency: int = 8,
-    on_event: Callable[[dict[str, Any]], None] | None = None,
+    memory: Memory | None = None,
+    settings: ExploreSettings | str | None = None,
+    prompts: ExplorePrompts = DEFAULT_PROMPTS,
+    policy: ToolPolicy | None = None,
+    budget: Budget | None = None,
+    emulator: BaseChatModel | None = None,
+    redactor: Redactor | None = DEFAULT_REDACTOR,
     only: Sequence[str] | None = None,
-    **options: Any,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[Trial]:
     """Explore ``tools`` and return every trial of them in the store (earlier runs included).
 
-    Takes the options of `create_explorer`, plus ``max_concurrency`` (work units at once),
-    ``on_event`` (called with each event of the ``custom`` stream: ``trial``,
-    ``episode`` and ``budget``, then ``stopped`` once if a budget ended the run) and ``only``
-    (names of the tools to explore; all by default). The output directory (``out_dir``, or the
-    memory's directory) is locked for the run: a second process gets `RunLockedError`.
+    Takes the arguments of `create_explorer`, plus ``only`` (names of the tools to explore; all
+    by default) and ``on_event`` (called with each event of the ``custom`` stream: ``trial``,
+    ``episode`` and ``budget``, then ``stopped`` once if a budget ended the run). The output
+    directory (``memory`` given as a directory, or the memory's ``directory``) is locked for
+    the run: a second process gets `RunLockedError`.
+
+    Raises:
+        ValueError: ``only`` names a tool not in ``tools`` (and what `create_explorer` raises).
 
     Example:
         >>> import asyncio
@@ -345,22 +339,35 @@ async def aexplore(
         ...         "to_unit": "m"}, "id": "c1", "type": "tool_call"}
         >>> model = ScriptedChatModel(script=["1 km in m?", AIMessage("", tool_calls=[call]),
         ...                                   "It is 1000 m.", "Verdict: yes\\nLesson: easy."])
-        >>> trials = asyncio.run(aexplore(model, [convert_units], episodes_per_tool=1,
-        ...                               trials_per_episode=1, preset="paper"))
+        >>> settings = ExploreSettings(episodes_per_tool=1, trials_per_episode=1)
+        >>> trials = asyncio.run(aexplore(model, [convert_units], settings=settings))
         >>> trials[0].query, trials[0].success, trials[0].steps[0].output
         ('1 km in m?', True, '1 km = 1000 m')
     """
-    lock_dir = out_dir if out_dir is not None else getattr(memory, "directory", None)
+    known = [t.name for t in tools]
+    names = check_names(only, known, "only=") if only else known
+    resolved = resolve_settings(model, settings)
+    if isinstance(memory, str | os.PathLike):
+        lock_dir: str | os.PathLike[str] | None = memory
+    else:
+        lock_dir = getattr(memory, "directory", None)
     lock = RunLock(lock_dir) if lock_dir is not None else None
     if lock:
         lock.acquire()
     try:
+        store = open_store(memory)
         graph = create_explorer(
-            model, tools, memory=memory, out_dir=out_dir, max_concurrency=max_concurrency, **options
+            model,
+            tools,
+            memory=store,
+            settings=resolved,
+            prompts=prompts,
+            policy=policy,
+            budget=budget,
+            emulator=emulator,
+            redactor=redactor,
         )
-        runtime: UnitRuntime = graph.ste_runtime  # type: ignore[attr-defined]
-        names = list(only) if only else [t.name for t in tools]
-        config: RunnableConfig = {"max_concurrency": max_concurrency}
+        config: RunnableConfig = {"max_concurrency": resolved.max_concurrency}
         stopped: list[str] = []
         async for mode, chunk in graph.astream(
             {"tools": names},
@@ -380,34 +387,64 @@ async def aexplore(
             if on_event is not None:
                 on_event({"event": "stopped", "reason": stopped[0]})
         wanted = set(names)
-        found = [t for t in runtime.store.trials() if wanted & set(t.tools)]
+        found = [t for t in store.trials() if wanted & set(t.tools)]
         return sorted(found, key=lambda t: (t.tools, t.episode, t.index))
     finally:
         if lock:
             lock.release()
 
 
-def explore(model: BaseChatModel, tools: Sequence[BaseTool], /, **options: Any) -> list[Trial]:
+def explore(
+    model: BaseChatModel,
+    tools: Sequence[BaseTool],
+    /,
+    *,
+    memory: Memory | None = None,
+    settings: ExploreSettings | str | None = None,
+    prompts: ExplorePrompts = DEFAULT_PROMPTS,
+    policy: ToolPolicy | None = None,
+    budget: Budget | None = None,
+    emulator: BaseChatModel | None = None,
+    redactor: Redactor | None = DEFAULT_REDACTOR,
+    only: Sequence[str] | None = None,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+) -> list[Trial]:
     """Synchronous `aexplore` (also from a notebook whose event loop is already running).
 
     Example:
         >>> from langchain_ste.tools.examples import example_tools
         >>> from langchain_ste.testing import ScriptedChatModel
+        >>> settings = ExploreSettings(episodes_per_tool=1, trials_per_episode=2)
         >>> trials = explore(ScriptedChatModel(script=["Convert 2 km to miles"]), example_tools(),
-        ...                  episodes_per_tool=1, trials_per_episode=2, preset="paper")
+        ...                  settings=settings)
         >>> len(trials), trials[0].trial_id
         (4, 'convert_units/e000/t0')
     """
+    run = aexplore(
+        model,
+        tools,
+        memory=memory,
+        settings=settings,
+        prompts=prompts,
+        policy=policy,
+        budget=budget,
+        emulator=emulator,
+        redactor=redactor,
+        only=only,
+        on_event=on_event,
+    )
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(aexplore(model, tools, **options))
+        return asyncio.run(run)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, aexplore(model, tools, **options)).result()
+        return pool.submit(asyncio.run, run).result()
 
 
 __all__ = [
+    "DEFAULT_REDACTOR",
     "ExploreSettings",
+    "Memory",
     "aexplore",
     "build_unit_graph",
     "create_explorer",

@@ -16,10 +16,15 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_ste.trial import Trial
 from langchain_ste.trial_log import TrialLog
+
+if TYPE_CHECKING:
+    from langchain_ste.explore.prompts import ExplorePrompts
+    from langchain_ste.explore.settings import ExploreSettings
+    from langchain_ste.tools.policy import Budget, ToolPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -39,9 +44,10 @@ def _run_unit(
     tool: str,
     unit_dir: str,
     chroma: dict[str, Any] | None,
-    options: dict[str, Any],
+    run: dict[str, Any],
 ) -> list[dict[str, Any]]:
-    """Explore one tool's episodes in a worker process."""
+    """Explore one tool's episodes in a worker process (``run``: settings, prompts, policy and
+    budget for `explore`)."""
     from langchain_ste.explore import explore
     from langchain_ste.tools.loading import load_object, load_tools
 
@@ -56,9 +62,9 @@ def _run_unit(
         from langchain_ste.memory.chroma import ExplorationMemory
 
         memory = ExplorationMemory(unit_dir, **chroma)
-        trials = explore(chat_model, tools, memory=memory, only=[tool], **options)
+        trials = explore(chat_model, tools, memory=memory, only=[tool], **run)
     else:
-        trials = explore(chat_model, tools, out_dir=unit_dir, only=[tool], **options)
+        trials = explore(chat_model, tools, memory=unit_dir, only=[tool], **run)
     return [t.to_dict() for t in trials if tool in t.tools]
 
 
@@ -66,6 +72,10 @@ def explore_on_ray(
     tools: str,
     *,
     out_dir: str | os.PathLike[str],
+    settings: ExploreSettings | str | None = None,
+    prompts: ExplorePrompts | None = None,
+    policy: ToolPolicy | None = None,
+    budget: Budget | None = None,
     model: str | None = "local",
     model_factory: str | None = None,
     only: Sequence[str] | None = None,
@@ -77,13 +87,17 @@ def explore_on_ray(
     cpus_per_task: float = 1.0,
     max_retries: int = 3,
     on_event: Callable[[dict[str, Any]], None] | None = None,
-    **options: Any,
 ) -> list[Trial]:
     """Explore every tool of ``tools`` as Ray tasks and merge the trials into ``out_dir``.
 
     Args:
         tools: an import spec of the tools (``package.module:attr``, see `load_tools`).
         out_dir: the run's directory; gets ``trials.jsonl`` and ``units/<tool>/``.
+        settings: the `ExploreSettings` (or preset name) every task explores with; default:
+            the model's preset.
+        prompts: the `ExplorePrompts` of every task (default: the default set).
+        policy: the `ToolPolicy` of every task.
+        budget: the `Budget` of every task (budgets count per task, i.e. per tool).
         model: a `load_chat_model` spec built in each worker (e.g. a vLLM ``base_url`` spec).
         model_factory: instead of ``model``, an import spec of a zero-argument model factory.
         only: explore only these tool names.
@@ -95,22 +109,24 @@ def explore_on_ray(
         cpus_per_task: Ray CPUs reserved per task (use fractions for I/O-bound remote models).
         max_retries: retries of a task whose worker died.
         on_event: called with ``{"event": "unit", "tool", "done", "total"}`` as units finish.
-        **options: passed to `explore` (episodes_per_tool, trials_per_episode, preset, ...).
 
     Raises:
         TypeError: ``tools`` is not an import spec (tool objects may not be picklable).
+        ValueError: ``only`` names a tool the spec does not give.
 
     Example:
         >>> trials = explore_on_ray("langchain_ste.tools.examples:example_tools",
         ...                         out_dir="runs/ray", model_factory="langchain_ste.testing:"
-        ...                         "ScriptedExplorer", preset="paper")  # doctest: +SKIP
+        ...                         "ScriptedExplorer", settings="paper")  # doctest: +SKIP
     """
     if not isinstance(tools, str):
         raise TypeError("pass the tools as an import spec ('package.module:attr') so that Ray "
                         "workers can rebuild them; tool objects are often not serialisable")
+    from langchain_ste.explore.graph import check_names
     from langchain_ste.tools.loading import load_tools
 
-    names = [t.name for t in load_tools(tools) if not only or t.name in only]
+    known = [t.name for t in load_tools(tools)]
+    names = [n for n in known if n in check_names(only, known, "only=")] if only else known
     ray = _ray()
     if not ray.is_initialized():
         ray.init(address=ray_address, num_cpus=num_cpus, include_dashboard=False,
@@ -118,10 +134,13 @@ def explore_on_ray(
     out = Path(out_dir)
     chroma = ({"host": chroma_host, "port": chroma_port, "collection": collection}
               if chroma_host else None)
+    run: dict[str, Any] = {"settings": settings, "policy": policy, "budget": budget}
+    if prompts is not None:
+        run["prompts"] = prompts
     remote = ray.remote(_run_unit).options(max_retries=max_retries, num_cpus=cpus_per_task)
     pending = {
         remote.remote(model, model_factory, tools, name, str(out / "units" / name), chroma,
-                      options): name
+                      run): name
         for name in names
     }
     results: dict[str, list[dict[str, Any]]] = {}

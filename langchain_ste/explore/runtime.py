@@ -103,14 +103,11 @@ class UnitRuntime:
     redactor: Redactor | None
     emulator: BaseChatModel | None = None
     prompts: ExplorePrompts = DEFAULT_PROMPTS
-    retry: RetryPolicy = DEFAULT_RETRY
     model_name: str = ""
-    max_concurrency: int | None = None
-    seed: int = 0
     _persist_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        self.rng = random.Random(self.seed)
+        self.rng = random.Random(0)
         # asyncio semaphores belong to one event loop; sync graphs run each node in its own.
         self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
             weakref.WeakKeyDictionary()
@@ -122,12 +119,13 @@ class UnitRuntime:
 
     def slot(self) -> contextlib.AbstractAsyncContextManager[Any]:
         """A place among the ``max_concurrency`` model calls allowed at once (per event loop)."""
-        if not self.max_concurrency:
+        bound = self.settings.max_concurrency
+        if not bound:
             return contextlib.nullcontext()
         loop = asyncio.get_running_loop()
         slot = self._slots.get(loop)
         if slot is None:
-            slot = self._slots[loop] = asyncio.Semaphore(self.max_concurrency)
+            slot = self._slots[loop] = asyncio.Semaphore(bound)
         return slot
 
     @staticmethod
@@ -151,9 +149,10 @@ class UnitRuntime:
                 raise
             except Exception as exc:
                 attempt += 1
-                if attempt >= self.retry.max_attempts or not _should_retry(self.retry, exc):
+                retry = self.settings.retry
+                if attempt >= retry.max_attempts or not _should_retry(retry, exc):
                     raise ModelCallFailed(f"{type(exc).__name__}: {exc}") from exc
-                await asyncio.sleep(_backoff(self.retry, attempt, self.rng))
+                await asyncio.sleep(_backoff(retry, attempt, self.rng))
                 continue
             if not isinstance(reply, AIMessage):
                 reply = AIMessage(content=str(getattr(reply, "content", reply)))

@@ -10,11 +10,14 @@ stay off by default: the embedded model copied them verbatim instead of inventin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
+from langgraph.types import RetryPolicy
 
+from langchain_ste.explore.runtime import DEFAULT_RETRY
 from langchain_ste.explore.verdict import VerdictMode
 
 PresetName = Literal["paper", "small-model"]
@@ -22,11 +25,30 @@ PresetName = Literal["paper", "small-model"]
 
 @dataclass(frozen=True)
 class ExploreSettings:
-    """How much to explore and which helps to use.
+    """How much to explore, which helps to use, and how the run behaves.
+
+    Attributes:
+        episodes_per_tool: episodes per target tool (or tool group).
+        trials_per_episode: trials per episode.
+        max_steps: tool calls per trial.
+        demonstrations: show cold-start / bootstrapped demonstrations in the act step.
+        demonstrations_k: how many.
+        imagine_examples: show schema-derived example requests in the imagine prompt.
+        verdict_mode: ``"model"`` (the reflector's verdict) or ``"grounded"`` success.
+        ordered_episodes: run a tool's episodes one after another, so each sees the previous
+            ones in long-term memory; False runs them concurrently.
+        past_queries: earlier requests shown to imagine (ask something different).
+        max_concurrency: model calls in flight at once across all units, and units running at
+            once (None: no bound).
+        tool_groups: explore these groups of tool names together instead of one tool at a time.
+        retry: retries of transient model errors (rate limits, 5xx, timeouts).
 
     Example:
         >>> PRESETS["paper"].episodes_per_tool, PRESETS["small-model"].verdict_mode
         (15, 'grounded')
+        >>> from dataclasses import replace
+        >>> replace(PRESETS["paper"], episodes_per_tool=2, tool_groups=[["a", "b"]]).tool_groups
+        (('a', 'b'),)
     """
 
     episodes_per_tool: int = 15
@@ -38,11 +60,18 @@ class ExploreSettings:
     verdict_mode: VerdictMode = "model"
     ordered_episodes: bool = True
     past_queries: int = 20
+    max_concurrency: int | None = 8
+    tool_groups: tuple[tuple[str, ...], ...] = ()
+    retry: RetryPolicy = DEFAULT_RETRY
 
     def __post_init__(self) -> None:
         for name in ("episodes_per_tool", "trials_per_episode", "max_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
+        if self.max_concurrency is not None and self.max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1 (or None: no bound)")
+        groups = tuple(tuple(group) for group in self.tool_groups)
+        object.__setattr__(self, "tool_groups", groups)
 
 
 PRESETS: dict[str, ExploreSettings] = {
@@ -67,14 +96,26 @@ def default_preset(model: BaseChatModel) -> PresetName:
 
 
 def resolve_settings(
-    model: BaseChatModel, preset: str | None, overrides: dict[str, Any]
+    model: BaseChatModel,
+    settings: ExploreSettings | str | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> ExploreSettings:
-    """The preset's settings (the model's default preset when None) with explicit overrides.
+    """The settings a run uses: ``settings`` itself, or the named preset (the model's default
+    preset when None), with the non-None ``overrides`` applied.
 
     Raises:
         ValueError: an unknown preset name.
+
+    Example:
+        >>> from langchain_ste.testing import ScriptedChatModel
+        >>> resolve_settings(ScriptedChatModel(), "small-model", {"max_steps": 3}).max_steps
+        3
     """
-    name = preset or default_preset(model)
-    if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
-    return replace(PRESETS[name], **{k: v for k, v in overrides.items() if v is not None})
+    if isinstance(settings, ExploreSettings):
+        chosen = settings
+    else:
+        name = settings or default_preset(model)
+        if name not in PRESETS:
+            raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+        chosen = PRESETS[name]
+    return replace(chosen, **{k: v for k, v in (overrides or {}).items() if v is not None})

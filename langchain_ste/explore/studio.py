@@ -60,8 +60,8 @@ def make_graph(config: RunnableConfig | None = None) -> CompiledStateGraph:
     return create_explorer(
         model,
         tools,
-        out_dir=_setting(configurable, "out_dir"),
-        preset=_setting(configurable, "preset"),
+        memory=_setting(configurable, "out_dir"),
+        settings=_setting(configurable, "preset"),
     )
 
 

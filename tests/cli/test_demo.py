@@ -162,16 +162,14 @@ def test_verdict_line_says_when_nothing_was_learned() -> None:
 
 @pytest.mark.integration
 def test_lora_finetuner_trains_the_embedded_model_on_explored_trials(tmp_path: Path) -> None:
-    from langchain_ste.explore import explore
+    from langchain_ste.explore import ExploreSettings, explore
     from langchain_ste.models.local import ChatLocalHF
 
     trials = explore(
         ScriptedExplorer(),
         example_tools(),
-        out_dir=tmp_path / "memory",
-        preset="paper",
-        episodes_per_tool=1,
-        trials_per_episode=1,
+        memory=tmp_path / "memory",
+        settings=ExploreSettings(episodes_per_tool=1, trials_per_episode=1),
     )
     console = quiet()
     tuned = lora_finetuner(tmp_path, steps=1, console=console)(trials)

@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import operator
 import time
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
@@ -15,7 +16,14 @@ from langchain_core.tools import StructuredTool, tool
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import RetryPolicy
 
-from langchain_ste.explore import ListStore, aexplore, create_explorer, explore
+from langchain_ste.explore import (
+    PRESETS,
+    ExploreSettings,
+    ListStore,
+    aexplore,
+    create_explorer,
+    explore,
+)
 from langchain_ste.testing import ScriptedChatModel
 from langchain_ste.tools.examples import convert_units, example_tools, search_catalog
 from langchain_ste.tools.policy import Budget, ToolPolicy
@@ -71,16 +79,21 @@ class Agent:
         return call("convert_units", value=1, from_unit="km", to_unit="m")
 
 
+SETTINGS = {f.name for f in fields(ExploreSettings)}
+
+
 def run(model: ScriptedChatModel, tools: Any = None, **kw: Any) -> list[Any]:
-    kw.setdefault("preset", "paper")
+    """`explore` with small paper settings; settings fields may be passed as keywords."""
     kw.setdefault("episodes_per_tool", 1)
     kw.setdefault("trials_per_episode", 2)
     kw.setdefault("retry", FAST_RETRY)
-    return explore(model, tools or [convert_units], **kw)
+    preset = PRESETS[kw.pop("preset", "paper")]
+    settings = replace(preset, **{k: kw.pop(k) for k in list(kw) if k in SETTINGS})
+    return explore(model, tools or [convert_units], settings=settings, **kw)
 
 
 def test_trials_have_ids_pairs_steps_and_signals(tmp_path: Path) -> None:
-    trials = run(ScriptedChatModel(script=Agent()), episodes_per_tool=2, out_dir=tmp_path)
+    trials = run(ScriptedChatModel(script=Agent()), episodes_per_tool=2, memory=tmp_path)
     assert [t.trial_id for t in trials] == [
         "convert_units/e000/t0",
         "convert_units/e000/t1",
@@ -114,13 +127,13 @@ def test_short_term_memory_reaches_later_imagine_prompts() -> None:
 
 def test_long_term_memory_steers_new_episodes(tmp_path: Path) -> None:
     model = ScriptedChatModel(script=Agent())
-    run(model, out_dir=tmp_path, trials_per_episode=1, episodes_per_tool=2)
+    run(model, memory=tmp_path, trials_per_episode=1, episodes_per_tool=2)
     imagine = [c["messages"][0].text for c in model.calls if phase(c["messages"]) == "imagine"]
     assert "Questions already asked" not in imagine[0]
     assert "- Convert 1 km to m" in imagine[1]  # episode 1 sees episode 0's query
     # A later run with more episodes sees everything explored before.
     model2 = ScriptedChatModel(script=Agent())
-    run(model2, out_dir=tmp_path, trials_per_episode=1, episodes_per_tool=3)
+    run(model2, memory=tmp_path, trials_per_episode=1, episodes_per_tool=3)
     prompts = [c["messages"][0].text for c in model2.calls if phase(c["messages"]) == "imagine"]
     assert len(prompts) == 1 and "- Convert 1 km to m" in prompts[0]
 
@@ -205,7 +218,7 @@ def test_budget_ends_the_run_cleanly_and_keeps_trials(tmp_path: Path) -> None:
     events: list[dict[str, Any]] = []
     trials = run(
         model,
-        out_dir=tmp_path,
+        memory=tmp_path,
         trials_per_episode=5,
         budget=Budget(max_model_calls=9),
         on_event=events.append,
@@ -266,7 +279,7 @@ def test_resume_after_a_crash_mid_episode_loses_and_duplicates_nothing(tmp_path:
         ScriptedChatModel(script=Agent()),
         episodes_per_tool=2,
         trials_per_episode=3,
-        out_dir=clean_dir,
+        memory=clean_dir,
     )
 
     calls = {"n": 0}
@@ -288,7 +301,7 @@ def test_resume_after_a_crash_mid_episode_loses_and_duplicates_nothing(tmp_path:
             [dying_tool],
             episodes_per_tool=2,
             trials_per_episode=3,
-            out_dir=crash_dir,
+            memory=crash_dir,
         )
     partial = TrialLog(crash_dir / "trials.jsonl").read()
     assert 0 < len(partial) < len(clean)
@@ -296,7 +309,7 @@ def test_resume_after_a_crash_mid_episode_loses_and_duplicates_nothing(tmp_path:
         ScriptedChatModel(script=Agent()),
         episodes_per_tool=2,
         trials_per_episode=3,
-        out_dir=crash_dir,
+        memory=crash_dir,
     )
     assert [t.trial_id for t in resumed] == [t.trial_id for t in clean]
     lines = (crash_dir / "trials.jsonl").read_text().splitlines()
@@ -314,9 +327,7 @@ def test_explorer_composes_as_a_subgraph() -> None:
     explorer = create_explorer(
         ScriptedChatModel(script=Agent()),
         [convert_units],
-        preset="paper",
-        episodes_per_tool=1,
-        trials_per_episode=1,
+        settings=ExploreSettings(episodes_per_tool=1, trials_per_episode=1),
     )
     parent = StateGraph(Parent)
     parent.add_node("ste", explorer)
@@ -346,11 +357,9 @@ def test_units_run_concurrently() -> None:
         aexplore(
             model,
             tools,
-            preset="paper",
-            episodes_per_tool=1,
-            trials_per_episode=1,
-            max_concurrency=8,
-            retry=FAST_RETRY,
+            settings=ExploreSettings(
+                episodes_per_tool=1, trials_per_episode=1, max_concurrency=8, retry=FAST_RETRY
+            ),
         )
     )
     wall = time.perf_counter() - started
@@ -365,7 +374,9 @@ def test_tools_are_validated_up_front() -> None:
     with pytest.raises(ValueError, match="without a description: bare"):
         create_explorer(ScriptedChatModel(), [nameless])
     with pytest.raises(ValueError, match="unknown tools"):
-        create_explorer(ScriptedChatModel(), example_tools(), tool_groups=[["nope"]])
+        create_explorer(
+            ScriptedChatModel(), example_tools(), settings=ExploreSettings(tool_groups=[["nope"]])
+        )
 
 
 def test_small_model_preset_shows_demonstrations_then_bootstraps() -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from langchain_ste.explore import explore
+from langchain_ste.explore import PRESETS, explore
 from langchain_ste.tools.examples import example_tools
 from langchain_ste.trial import check_tool_pairing
 from langchain_ste.trial_log import TrialLog
@@ -18,15 +19,14 @@ def test_one_real_episode_end_to_end(local_chat_model: object, tmp_path: Path) -
     trials = explore(
         local_chat_model,
         example_tools(),
-        out_dir=tmp_path,  # type: ignore[arg-type]
+        memory=tmp_path,  # type: ignore[arg-type]
         only=["convert_units"],
-        episodes_per_tool=1,
-        trials_per_episode=1,
+        settings=replace(PRESETS["small-model"], episodes_per_tool=1, trials_per_episode=1),
     )
     assert [t.trial_id for t in trials] == ["convert_units/e000/t0"]
     trial = trials[0]
     assert trial.query and trial.model and trial.error is None
-    # small-model is the embedded model's default preset: demonstrations and grounded verdicts.
+    # small-model: demonstrations and grounded verdicts.
     assert trial.exemplars and all(e.startswith("synthetic:") for e in trial.exemplars)
     assert set(trial.signals) >= {
         "parsed",

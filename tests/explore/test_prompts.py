@@ -8,7 +8,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.tools import StructuredTool
 
-from langchain_ste.explore import explore
+from langchain_ste.explore import ExploreSettings, explore
 from langchain_ste.explore.prompts import DEFAULT_PROMPTS, ExplorePrompts
 from langchain_ste.explore.reflect import reflect_on, render_transcript
 from langchain_ste.testing import ScriptedChatModel
@@ -55,9 +55,7 @@ def test_overridden_prompts_reach_the_explorer_the_emulator_and_the_judge() -> N
     trials = explore(
         model,
         [mailer],
-        preset="paper",
-        episodes_per_tool=1,
-        trials_per_episode=1,
+        settings=ExploreSettings(episodes_per_tool=1, trials_per_episode=1),
         policy=ToolPolicy(tools={"send_mail": "emulate"}),
         emulator=emulator,
         prompts=prompts,

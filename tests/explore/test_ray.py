@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from langchain_ste.explore import explore
+from langchain_ste.explore import ExploreSettings, explore
 from langchain_ste.explore.ray import explore_on_ray
 from langchain_ste.testing import ScriptedExplorer
 from langchain_ste.trial import Trial
@@ -20,7 +20,7 @@ from langchain_ste.trial_log import TrialLog
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.integration
-OPTIONS = {"preset": "paper", "episodes_per_tool": 2, "trials_per_episode": 2, "max_steps": 1}
+SETTINGS = ExploreSettings(episodes_per_tool=2, trials_per_episode=2, max_steps=1)
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -43,11 +43,11 @@ def content(trials: list[Trial]) -> list[tuple[Any, ...]]:
 def test_same_trials_as_in_process(local_ray: Path, tmp_path: Path) -> None:
     from tests.explore.tools_for_ray import tools
 
-    local = explore(ScriptedExplorer(), tools(), out_dir=tmp_path / "local", **OPTIONS)
+    local = explore(ScriptedExplorer(), tools(), memory=tmp_path / "local", settings=SETTINGS)
     distributed = explore_on_ray("tests.explore.tools_for_ray:tools",
                                  out_dir=tmp_path / "ray",
                                  model_factory="langchain_ste.testing:ScriptedExplorer",
-                                 **OPTIONS)
+                                 settings=SETTINGS)
     assert len(distributed) == 8
     assert content(distributed) == content(local)
     merged = TrialLog(tmp_path / "ray" / "trials.jsonl").read()
@@ -63,7 +63,7 @@ def test_a_worker_killed_mid_episode_is_retried_without_duplicates(
     trials = explore_on_ray("tests.explore.tools_for_ray:dying_tools",
                             out_dir=tmp_path / "run",
                             model_factory="langchain_ste.testing:ScriptedExplorer",
-                            on_event=events.append, **OPTIONS)
+                            on_event=events.append, settings=SETTINGS)
     assert marker.exists(), "the worker really died once"
     ids = [t.trial_id for t in trials]
     assert len(ids) == len(set(ids)) == 8
@@ -95,7 +95,7 @@ def test_workers_share_one_chroma_server(local_ray: Path, tmp_path: Path) -> Non
                 time.sleep(0.2)
         trials = explore_on_ray("tests.explore.tools_for_ray:tools", out_dir=tmp_path / "r",
                                 model_factory="langchain_ste.testing:ScriptedExplorer",
-                                chroma_host="127.0.0.1", chroma_port=port, **OPTIONS)
+                                chroma_host="127.0.0.1", chroma_port=port, settings=SETTINGS)
         import chromadb
 
         client = chromadb.HttpClient(host="127.0.0.1", port=port)

@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.tools import StructuredTool
 
-from langchain_ste.explore import aexplore, create_explorer, explore
+from langchain_ste.explore import PRESETS, ExploreSettings, aexplore, create_explorer, explore
 from langchain_ste.explore.settings import default_preset, resolve_settings
 from langchain_ste.explore.studio import make_graph
 from langchain_ste.testing import ScriptedChatModel, ScriptedExplorer
@@ -58,9 +59,7 @@ def test_custom_stream_reports_trials_episodes_and_budget() -> None:
     graph = create_explorer(
         ScriptedChatModel(script=converter),
         [convert_units],
-        preset="paper",
-        episodes_per_tool=2,
-        trials_per_episode=2,
+        settings=ExploreSettings(episodes_per_tool=2, trials_per_episode=2),
         budget=Budget(max_model_calls=12),
     )
     events = [chunk for chunk in graph.stream({}, stream_mode="custom")]
@@ -76,9 +75,7 @@ def test_usage_and_timings_are_recorded() -> None:
     trials = explore(
         ScriptedChatModel(script=converter),
         [convert_units],
-        preset="paper",
-        episodes_per_tool=1,
-        trials_per_episode=1,
+        settings=ExploreSettings(episodes_per_tool=1, trials_per_episode=1),
     )
     trial = trials[0]
     assert trial.usage == {"input_tokens": 28, "output_tokens": 12, "total_tokens": 40}
@@ -90,9 +87,7 @@ def test_token_budget_stops_cleanly() -> None:
     trials = explore(
         ScriptedChatModel(script=converter),
         [convert_units],
-        preset="paper",
-        episodes_per_tool=3,
-        trials_per_episode=1,
+        settings=ExploreSettings(episodes_per_tool=3, trials_per_episode=1),
         budget=Budget(max_tokens=45),
     )
     assert len(trials) == 1  # 40 tokens after the first trial, 50 after the next call
@@ -105,9 +100,7 @@ def test_per_tool_budget_stops_one_tool_and_not_the_other() -> None:
     trials = explore(
         ScriptedChatModel(script=script),
         [convert_units, search_catalog],
-        preset="paper",
-        episodes_per_tool=2,
-        trials_per_episode=1,
+        settings=ExploreSettings(episodes_per_tool=2, trials_per_episode=1),
         budget=Budget(per_tool_model_calls=3),
     )
     # 3 model calls per trial (no tool call): each tool gets one trial, then its budget is spent.
@@ -126,9 +119,7 @@ def test_empty_and_unformatted_replies_are_recorded() -> None:
     trials = explore(
         ScriptedChatModel(script=script),
         [convert_units],
-        preset="small-model",
-        episodes_per_tool=1,
-        trials_per_episode=2,
+        settings=replace(PRESETS["small-model"], episodes_per_tool=1, trials_per_episode=2),
     )
     empty, prose = trials
     assert empty.final_answer == "" and not empty.steps and not empty.success
@@ -143,9 +134,7 @@ def test_imagine_failure_is_a_failed_trial() -> None:
     trials = explore(
         ScriptedChatModel(script=script),
         [convert_units],
-        preset="paper",
-        episodes_per_tool=1,
-        trials_per_episode=1,
+        settings=ExploreSettings(episodes_per_tool=1, trials_per_episode=1),
     )
     assert trials[0].error == "imagine produced no request" and not trials[0].success
 
@@ -189,10 +178,7 @@ def test_max_concurrency_bounds_model_calls_in_flight() -> None:
         aexplore(
             model,
             echo_tools(12),
-            preset="paper",
-            episodes_per_tool=1,
-            trials_per_episode=1,
-            max_concurrency=4,
+            settings=ExploreSettings(episodes_per_tool=1, trials_per_episode=1, max_concurrency=4),
         )
     )
     assert len(trials) == 12
@@ -207,11 +193,12 @@ def test_episodes_of_one_tool_can_run_concurrently() -> None:
             aexplore(
                 model,
                 echo_tools(1),
-                preset="paper",
-                episodes_per_tool=6,
-                trials_per_episode=1,
-                ordered_episodes=ordered,
-                max_concurrency=6,
+                settings=ExploreSettings(
+                    episodes_per_tool=6,
+                    trials_per_episode=1,
+                    ordered_episodes=ordered,
+                    max_concurrency=6,
+                ),
             )
         )
         return time.perf_counter() - started, [t.trial_id for t in trials]
@@ -227,9 +214,7 @@ def test_a_small_run_recursion_limit_does_not_cut_units_short() -> None:
     graph = create_explorer(
         ScriptedExplorer(),
         [convert_units],
-        preset="paper",
-        episodes_per_tool=3,
-        trials_per_episode=4,
+        settings=ExploreSettings(episodes_per_tool=3, trials_per_episode=4),
     )
     out = graph.invoke({"tools": ["convert_units"]}, {"recursion_limit": 10})
     assert len(out["trials"]) == 12 and out["stopped"] == []
@@ -240,6 +225,9 @@ def test_presets_resolve_by_model_and_overrides_win() -> None:
     assert default_preset(local_like) == "small-model"
     assert default_preset(ScriptedChatModel()) == "paper"
     settings = resolve_settings(local_like, None, {"max_steps": 5, "trials_per_episode": None})
+    assert resolve_settings(local_like, "paper") == PRESETS["paper"]
+    mine = ExploreSettings(episodes_per_tool=1)
+    assert resolve_settings(local_like, mine) == mine
     assert (settings.max_steps, settings.trials_per_episode, settings.demonstrations) == (
         5,
         2,
@@ -265,9 +253,7 @@ def test_aexplore_passes_progress_events_on() -> None:
     explore(
         ScriptedChatModel(script=converter),
         [convert_units],
-        preset="paper",
-        episodes_per_tool=2,
-        trials_per_episode=1,
+        settings=ExploreSettings(episodes_per_tool=2, trials_per_episode=1),
         on_event=events.append,
     )
     assert [e["event"] for e in events] == ["trial", "episode", "trial", "episode"]

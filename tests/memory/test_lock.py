@@ -46,7 +46,7 @@ def test_second_process_gets_clear_error(tmp_path: Path, holder: subprocess.Pope
 def test_exploration_refuses_a_locked_directory(
     tmp_path: Path, holder: subprocess.Popen[str]
 ) -> None:
-    from langchain_ste.explore import explore
+    from langchain_ste.explore import ExploreSettings, explore
     from langchain_ste.testing import ScriptedChatModel
     from langchain_ste.tools.examples import example_tools
 
@@ -54,10 +54,8 @@ def test_exploration_refuses_a_locked_directory(
         explore(
             ScriptedChatModel(script=["q"]),
             example_tools(),
-            out_dir=tmp_path,
-            episodes_per_tool=1,
-            trials_per_episode=1,
-            preset="paper",
+            memory=tmp_path,
+            settings=ExploreSettings(episodes_per_tool=1, trials_per_episode=1),
         )
     assert not (tmp_path / "trials.jsonl").exists()
 

@@ -15,6 +15,7 @@ import random
 import signal
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +23,15 @@ import pytest
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.tools import tool
 
+from langchain_ste.explore.settings import ExploreSettings
 from langchain_ste.trial import Trial
 from langchain_ste.trial_log import TrialLog
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses fork")
 
-OPTIONS: dict[str, Any] = {
-    "episodes_per_tool": 3,
-    "trials_per_episode": 4,
-    "max_steps": 2,
-    "preset": "paper",
-    "max_concurrency": 2,
-}
+SETTINGS = ExploreSettings(
+    episodes_per_tool=3, trials_per_episode=4, max_steps=2, max_concurrency=2
+)
 
 
 @tool
@@ -84,7 +82,7 @@ def run_exploration(out_dir: str, latency: float) -> None:
     from langchain_ste.testing import ScriptedChatModel
 
     model = ScriptedChatModel(script=deterministic_script, latency=latency)
-    explore(model, TOOLS, out_dir=out_dir, **OPTIONS)
+    explore(model, TOOLS, memory=out_dir, settings=SETTINGS)
 
 
 def comparable(trial: Trial) -> dict[str, Any]:
@@ -154,7 +152,7 @@ def run_with_memory(out_dir: str, latency: float) -> None:
     memory = ExplorationMemory(out_dir, embeddings=DeterministicFakeEmbedding(size=16))
     print("started", flush=True)
     model = ScriptedChatModel(script=deterministic_script, latency=latency)
-    explore(model, TOOLS, memory=memory, **{**OPTIONS, "episodes_per_tool": 2})
+    explore(model, TOOLS, memory=memory, settings=replace(SETTINGS, episodes_per_tool=2))
 
 
 @pytest.mark.integration

@@ -10,7 +10,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.tools import tool
 from langgraph.types import RetryPolicy
 
-from langchain_ste.explore import explore
+from langchain_ste.explore import ExploreSettings, explore
 from langchain_ste.explore.runtime import is_transient
 from langchain_ste.testing import ScriptedChatModel
 from langchain_ste.trial_log import TrialLog
@@ -66,11 +66,8 @@ def run(
     return explore(
         model,
         [shout],
-        out_dir=tmp_path,
-        episodes_per_tool=1,
-        trials_per_episode=trials,
-        preset="paper",
-        retry=retry,
+        memory=tmp_path,
+        settings=ExploreSettings(episodes_per_tool=1, trials_per_episode=trials, retry=retry),
     )
 
 

@@ -207,7 +207,7 @@ def test_policy_skip_and_emulate_never_execute() -> None:
 
 def test_injected_instructions_cannot_cause_calls_outside_policy(tmp_path: Any) -> None:
     """A model that obeys instructions found in tool output still cannot run refused tools."""
-    from langchain_ste.explore import explore
+    from langchain_ste.explore import ExploreSettings, explore
 
     rec = Recorder()
 
@@ -233,11 +233,8 @@ def test_injected_instructions_cannot_cause_calls_outside_policy(tmp_path: Any) 
     trials = explore(
         model,
         rec.tools,
-        out_dir=tmp_path,
-        episodes_per_tool=1,
-        trials_per_episode=1,
-        max_steps=4,
-        preset="paper",
+        memory=tmp_path,
+        settings=ExploreSettings(episodes_per_tool=1, trials_per_episode=1, max_steps=4),
         policy=policy,
         only=["read_inbox"],
         emulator=ScriptedChatModel(script=["Email queued."]),

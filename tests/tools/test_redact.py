@@ -164,7 +164,7 @@ def test_no_secret_reaches_disk_after_exploration(tmp_path: Path) -> None:
     """Plant secrets in the query, tool arguments and outputs; grep every file written."""
     from langchain_core.embeddings import DeterministicFakeEmbedding
 
-    from langchain_ste.explore import explore
+    from langchain_ste.explore import ExploreSettings, explore
     from langchain_ste.memory.chroma import ExplorationMemory
 
     @tool
@@ -201,9 +201,7 @@ def test_no_secret_reaches_disk_after_exploration(tmp_path: Path) -> None:
             ScriptedChatModel(script=script),
             [connect],
             memory=memory,
-            episodes_per_tool=2,
-            trials_per_episode=2,
-            preset="paper",
+            settings=ExploreSettings(episodes_per_tool=2, trials_per_episode=2),
         )
     finally:
         logging.getLogger("langchain_ste").removeHandler(handler)
