@@ -37,15 +37,15 @@ def model_spec(model: str, adapter: Path | None) -> str:
     """
     if adapter is None:
         return model
-    if model != "local":
+    if model != "local" and not model.startswith("local:"):
         raise typer.BadParameter(
-            f"--adapter applies to the embedded model (--model local), not {model!r}; serve a "
-            "fine-tuned remote model under its own name instead",
+            f"--adapter applies to an embedded model (--model local[:NAME]), not {model!r}; "
+            "serve a fine-tuned remote model under its own name instead",
             param_hint="--adapter",
         )
     if not adapter.is_dir():
         raise typer.BadParameter(f"no adapter folder at {adapter}", param_hint="--adapter")
-    return f"local+adapter={adapter}"
+    return f"{model}+adapter={adapter}"
 
 
 def ste_middleware(memory: Path, k: int) -> list[Any]:
@@ -80,9 +80,25 @@ def eval_command(
     subset: Annotated[
         str, typer.Option("--subset", help="BFCL: 'all' (200) or 'cpu' (fixed seeded sample).")
     ] = "all",
+    category: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--category",
+            help="BFCL multi-turn category: base, miss_func, miss_param, long_context or all "
+            "(repeatable; default base).",
+        ),
+    ] = None,
     max_steps: Annotated[
-        int, typer.Option("--max-steps", help="Model calls per user turn.")
+        int, typer.Option("--max-steps", help="Model calls per user turn (BFCL's 20).")
     ] = DEFAULT_MAX_STEPS,
+    lenient: Annotated[
+        bool,
+        typer.Option(
+            "--lenient",
+            help="Score calls written as Python literals (single quotes, trailing commas) as "
+            "well-formed; by default only JSON is.",
+        ),
+    ] = False,
     k: Annotated[int, typer.Option("--k", help="Exemplars per model call with --memory.")] = 3,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     condition: Annotated[
@@ -102,7 +118,9 @@ def eval_command(
     if benchmark not in BENCHMARKS:
         raise typer.BadParameter(f"choose one of {', '.join(BENCHMARKS)}", param_hint="--benchmark")
     try:
-        cases = load_cases(benchmark, limit=limit, subset=subset, seed=seed)
+        cases = load_cases(
+            benchmark, limit=limit, subset=subset, seed=seed, category=category or "base"
+        )
     except BFCLUnavailableError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -127,6 +145,7 @@ def eval_command(
         max_steps=max_steps,
         seed=seed,
         on_result=progress,
+        lenient=lenient,
     )
     runs: dict[str, list[Any]] = {}
     if merge and (out / "results.json").exists():
@@ -136,15 +155,18 @@ def eval_command(
         "benchmark": benchmark,
         "model": model,
         "subset": subset,
+        **({"category": ",".join(category or ["base"])} if benchmark.startswith("bfcl") else {}),
         "limit": limit,
+        "lenient": lenient,
         "max_steps": max_steps,
         "seed": seed,
         "seconds": round(time.perf_counter() - started),
     }
     paths = write_report(runs, out, title=f"ste eval: {benchmark}", meta=meta)
-    rates = aggregate(results)[ALL].rates()
+    rates = aggregate(results)[ALL].all_rates()
     typer.echo(
         f"well-formed {100 * rates['well_formed']:.1f}%  tool match "
-        f"{100 * rates['tool_match']:.1f}%  correct {100 * rates['correct']:.1f}%  -> "
-        f"{paths['md']}"
+        f"{100 * rates['tool_match']:.1f}%  correct {100 * rates['correct']:.1f}%  "
+        f"(paper: well-formed {100 * rates['paper_well_formed']:.1f}%  API match "
+        f"{100 * rates['paper_api_match']:.1f}%)  -> {paths['md']}"
     )

@@ -1,7 +1,8 @@
 """Reports of evaluation runs: markdown tables, a PNG plot, and JSON with every entry's outcome.
 
 Results come grouped by condition (``baseline``, ``ste-in-context``, ``ste-finetuned``, ...), in
-the order given; the first condition is the reference for the deltas of `comparison_table`.
+the order given; the first condition is the reference for the deltas of `comparison_table`. The
+tables show our metrics and, beside them, the STE paper's (`langchain_ste.evaluate.metrics`).
 """
 
 from __future__ import annotations
@@ -12,13 +13,27 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from langchain_ste.evaluate.metrics import ALL, EntryResult, aggregate
+from langchain_ste.evaluate.metrics import ALL, METRICS, PAPER_METRICS, EntryResult, aggregate
 
 logger = logging.getLogger(__name__)
 
 Results = Mapping[str, Sequence[EntryResult]]
-METRICS = ("well_formed", "tool_match", "correct")
-_LABELS = {"well_formed": "well-formed", "tool_match": "tool match", "correct": "correct"}
+_LABELS = {
+    "well_formed": "well-formed",
+    "tool_match": "tool match",
+    "correct": "correct",
+    "paper_well_formed": "paper well-formed",
+    "paper_api_match": "paper API match",
+    "paper_correct": "paper correct",
+}
+METRIC_NOTES = (
+    "Ours: **well-formed** = every reply followed the protocol (an answer without a call "
+    "counts), **tool match** and **correct** over all entries. The STE paper's: **paper "
+    "well-formed** = a parseable call is present in each turn that expects one, **paper API "
+    "match** = the right functions, over the paper-well-formed entries only; paper correct is "
+    "our correct."
+)
+"""The legend `write_report` puts under the tables."""
 
 
 def _pct(value: float) -> str:
@@ -26,27 +41,29 @@ def _pct(value: float) -> str:
 
 
 def results_table(results: Results) -> str:
-    """A markdown table: one row per condition and category (overall first), rates in percent.
+    """A markdown table: one row per condition and category (overall first), rates in percent,
+    ours then the paper's (paper correct is our correct, not repeated).
 
     Example:
-        >>> from langchain_ste.evaluate.metrics import EntryResult
-        >>> print(results_table({"baseline": [EntryResult(id="a", category="x", correct=True)]}))
-        | condition | category | n | well-formed % | tool match % | correct % | errors |
-        | --- | --- | --: | --: | --: | --: | --: |
-        | baseline | all | 1 | 100.0 | 0.0 | 100.0 | 0 |
-        | baseline | x | 1 | 100.0 | 0.0 | 100.0 | 0 |
+        >>> from langchain_ste.evaluate.metrics import EntryResult, TurnResult
+        >>> turn = TurnResult("q", expected=["f"], replies=1, parsed=0)
+        >>> table = results_table({"baseline": [EntryResult(id="a", category="x", turns=[turn])]})
+        >>> print(table.replace("well-formed", "WF").replace(" match", ""))
+        | condition | category | n | WF % | tool % | correct % | paper WF % | paper API % | errors |
+        | --- | --- | --: | --: | --: | --: | --: | --: | --: |
+        | baseline | all | 1 | 100.0 | 0.0 | 0.0 | 0.0 | 0.0 | 0 |
+        | baseline | x | 1 | 100.0 | 0.0 | 0.0 | 0.0 | 0.0 | 0 |
     """
+    shown = (*METRICS, *PAPER_METRICS[:2])
     lines = [
-        "| condition | category | n | well-formed % | tool match % | correct % | errors |",
-        "| --- | --- | --: | --: | --: | --: | --: |",
+        f"| condition | category | n | {' | '.join(f'{_LABELS[m]} %' for m in shown)} | errors |",
+        f"| --- | --- | --: |{' --: |' * len(shown)} --: |",
     ]
     for condition, entries in results.items():
         for category, scores in aggregate(list(entries)).items():
-            rates = scores.rates()
-            lines.append(
-                f"| {condition} | {category} | {scores.n} | {_pct(rates['well_formed'])} | "
-                f"{_pct(rates['tool_match'])} | {_pct(rates['correct'])} | {scores.errors} |"
-            )
+            rates = scores.all_rates()
+            cells = " | ".join(_pct(rates[m]) for m in shown)
+            lines.append(f"| {condition} | {category} | {scores.n} | {cells} | {scores.errors} |")
     return "\n".join(lines)
 
 
@@ -64,8 +81,8 @@ def comparison_table(results: Results, metric: str = "correct") -> str:
         | all | 0.0 | 100.0 (+100.0) |
         | x | 0.0 | 100.0 (+100.0) |
     """
-    if metric not in METRICS:
-        raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
+    if metric not in _LABELS:
+        raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(_LABELS)}")
     conditions = list(results)
     scores = {c: aggregate(list(results[c])) for c in conditions}
     categories = [ALL, *sorted({k for s in scores.values() for k in s} - {ALL})]
@@ -80,7 +97,7 @@ def comparison_table(results: Results, metric: str = "correct") -> str:
             if group is None or group.n == 0:
                 cells.append("-")
                 continue
-            value = 100 * group.rates()[metric]
+            value = 100 * group.all_rates()[metric]
             if reference is None:
                 reference = value
                 cells.append(f"{value:.1f}")
@@ -130,6 +147,9 @@ def report_dict(results: Results, *, meta: Mapping[str, Any] | None = None) -> d
     """Everything as JSON-ready data: run metadata, scores per condition and category, and every
     entry's outcome.
 
+    Each score holds the counts and a ``NAME_rate`` per metric, ours and the paper's
+    (``correct_rate``, ``paper_api_match_rate``, ...).
+
     Example:
         >>> from langchain_ste.evaluate.metrics import EntryResult
         >>> data = report_dict({"base": [EntryResult(id="a", category="x")]}, meta={"seed": 0})
@@ -138,7 +158,7 @@ def report_dict(results: Results, *, meta: Mapping[str, Any] | None = None) -> d
     """
     scores = {
         condition: {
-            category: {**vars(s), **{f"{k}_rate": v for k, v in s.rates().items()}}
+            category: {**vars(s), **{f"{k}_rate": v for k, v in s.all_rates().items()}}
             for category, s in aggregate(list(entries)).items()
         }
         for condition, entries in results.items()
@@ -178,7 +198,13 @@ def write_report(
         parts += [f"- {k}: `{v}`" for k, v in meta.items()] + [""]
     if len(results) > 1:
         parts += ["## Correctness by condition", "", comparison_table(results), ""]
-    parts += ["## All metrics", "", results_table(results), ""]
+        parts += [
+            "## Paper API match by condition",
+            "",
+            comparison_table(results, "paper_api_match"),
+            "",
+        ]
+    parts += ["## All metrics", "", results_table(results), "", METRIC_NOTES, ""]
     paths["md"].write_text("\n".join(parts), encoding="utf-8")
     png = plot_results(results, out / f"{name}.png", title=title)
     if png is not None:

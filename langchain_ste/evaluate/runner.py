@@ -2,9 +2,13 @@
 
 Each case gets a fresh live tool environment and a `langchain.agents.create_agent` agent over its
 tools (so any `AgentMiddleware`, e.g. the STE exemplar middleware, plugs in). The user turns are
-sent in order on one growing conversation; each turn may take up to ``max_steps`` model calls.
-The calls that reached the tools are then judged by the case's checker. An agent or checker that
-raises becomes an error entry and the run goes on.
+sent in order on one growing conversation; each turn may take up to ``max_steps`` model calls
+(BFCL's limit of 20 by default), and offers the case's tools minus those it adds in a later turn
+(BFCL's ``miss_func``). The calls that reached the tools are then judged by the case's checker.
+An agent or checker that raises becomes an error entry and the run goes on.
+
+Replies are scored strictly by default: a call whose input parsed only as a Python literal
+counts as malformed (``lenient=True`` accepts it); the agent still ran it.
 """
 
 from __future__ import annotations
@@ -22,9 +26,15 @@ from langchain.agents.middleware.types import hook_config
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import BaseTool
 
 from langchain_ste.evaluate.benchmarks.base import EvalCase, RecordedCall
-from langchain_ste.evaluate.metrics import EntryResult, TurnResult, is_malformed_reply
+from langchain_ste.evaluate.metrics import (
+    EntryResult,
+    TurnResult,
+    has_parsed_call,
+    is_malformed_reply,
+)
 from langchain_ste.explore.prompts import EVAL_SYSTEM
 
 logger = logging.getLogger(__name__)
@@ -32,8 +42,9 @@ logger = logging.getLogger(__name__)
 BENCHMARKS = ("bfcl-multi-turn", "bfcl-single-turn", "examples")
 """Benchmark names that `load_cases` knows."""
 
-DEFAULT_MAX_STEPS = 6
-"""Model calls allowed per user turn."""
+DEFAULT_MAX_STEPS = 20
+"""Model calls allowed per user turn: BFCL's ``MAXIMUM_STEP_LIMIT`` (some of its entries need 7
+or more calls in one turn)."""
 
 
 class TurnStepLimit(AgentMiddleware):
@@ -76,16 +87,24 @@ def _replies_this_turn(messages: Sequence[BaseMessage]) -> int:
 
 
 def load_cases(
-    benchmark: str, *, limit: int | None = None, subset: str = "all", seed: int = 0
+    benchmark: str,
+    *,
+    limit: int | None = None,
+    subset: str = "all",
+    seed: int = 0,
+    category: str | Sequence[str] = "base",
 ) -> list[EvalCase]:
     """The cases of a named benchmark (one of `BENCHMARKS`).
 
     Args:
         benchmark: ``bfcl-multi-turn``, ``bfcl-single-turn`` or ``examples``.
-        limit: at most this many cases.
-        subset: for BFCL, ``all`` (200 entries) or ``cpu`` (a fixed seeded sample, see
-            `langchain_ste.evaluate.benchmarks.bfcl.cpu_subset`).
+        limit: at most this many cases (per BFCL category).
+        subset: for BFCL, ``all`` (200 entries per category) or ``cpu`` (a fixed seeded sample,
+            see `langchain_ste.evaluate.benchmarks.bfcl.cpu_subset`).
         seed: the CPU subset's seed.
+        category: for BFCL, the multi-turn categories (``base``, ``miss_func``, ``miss_param``,
+            ``long_context``, or ``all``; see
+            `langchain_ste.evaluate.benchmarks.bfcl.multi_turn_categories`).
 
     Raises:
         ValueError: an unknown benchmark.
@@ -103,7 +122,11 @@ def load_cases(
         from langchain_ste.evaluate.benchmarks.bfcl import bfcl_cases
 
         return bfcl_cases(
-            single_turn=benchmark == "bfcl-single-turn", limit=limit, subset=subset, seed=seed
+            single_turn=benchmark == "bfcl-single-turn",
+            limit=limit,
+            subset=subset,
+            seed=seed,
+            category=category,
         )
     raise ValueError(f"unknown benchmark {benchmark!r}; choose one of {', '.join(BENCHMARKS)}")
 
@@ -117,8 +140,19 @@ def play_case(
     system_prompt: str = EVAL_SYSTEM,
     condition: str = "baseline",
     benchmark: str = "",
+    lenient: bool = False,
 ) -> EntryResult:
     """Play one case and judge it; never raises for a failing agent or checker.
+
+    Args:
+        model: the chat model under test.
+        case: the case to play.
+        middleware: `create_agent` middleware.
+        max_steps: model calls allowed per user turn.
+        system_prompt: the agent's system prompt.
+        condition: the label of this run in reports.
+        benchmark: the benchmark's name, kept in the result.
+        lenient: score calls whose input parsed only as a Python literal as well-formed.
 
     Example:
         >>> from langchain_core.messages import AIMessage
@@ -137,20 +171,27 @@ def play_case(
     )
     try:
         env = case.environment()
-        agent = create_agent(
-            model,
-            env.tools,
-            system_prompt=system_prompt,
-            middleware=[*middleware, TurnStepLimit(max_steps=max_steps)],
-        )
+        agents: dict[tuple[str, ...], Any] = {}
+
+        def agent_for(tools: list[BaseTool]) -> Any:
+            key = tuple(t.name for t in tools)
+            if key not in agents:
+                agents[key] = create_agent(
+                    model,
+                    tools,
+                    system_prompt=system_prompt,
+                    middleware=[*middleware, TurnStepLimit(max_steps=max_steps)],
+                )
+            return agents[key]
+
         # One tool at a time, in the order the model asked: the tools share live state.
         config: RunnableConfig = {"recursion_limit": 4 * max_steps + 10, "max_concurrency": 1}
         history: list[AnyMessage] = []
         per_turn: list[list[RecordedCall]] = []
-        for question, expected in zip(case.turns, case.expected, strict=True):
+        for index, (question, expected) in enumerate(zip(case.turns, case.expected, strict=True)):
             before_calls, before_msgs = len(env.calls), len(history) + 1
             payload: InputAgentState = {"messages": [*history, HumanMessage(question)]}
-            state = agent.invoke(payload, config)
+            state = agent_for(case.tools_at(index, env.tools)).invoke(payload, config)
             history = list(state["messages"])
             replies = [m for m in history[before_msgs:] if isinstance(m, AIMessage)]
             calls = [dict(c) for c in env.calls[before_calls:]]
@@ -161,10 +202,25 @@ def play_case(
                     calls=calls,
                     expected=list(expected),
                     replies=len(replies),
-                    malformed=sum(is_malformed_reply(m) for m in replies),
+                    malformed=sum(is_malformed_reply(m, lenient=lenient) for m in replies),
                     answer=replies[-1].text if replies else "",
+                    parsed=sum(has_parsed_call(m, lenient=lenient) for m in replies),
                 )
             )
+            ran_out = len(replies) >= max_steps and bool(replies[-1].tool_calls)
+            if ran_out and case.step_limit_fails:
+                result.turns += [
+                    TurnResult(question=q, expected=list(e))
+                    for q, e in zip(
+                        case.turns[index + 1 :], case.expected[index + 1 :], strict=True
+                    )
+                ]
+                result.reason = (
+                    f"force-terminated: turn {index} used all {max_steps} model calls and was "
+                    "still calling tools"
+                )
+                result.seconds = time.perf_counter() - started
+                return result
     except Exception as exc:
         logger.warning("case %s failed while playing: %s", case.id, exc)
         result.error = f"agent: {type(exc).__name__}: {exc}"
@@ -195,6 +251,7 @@ def run_benchmark(
     system_prompt: str = EVAL_SYSTEM,
     seed: int = 0,
     on_result: Callable[[EntryResult], None] | None = None,
+    lenient: bool = False,
 ) -> list[EntryResult]:
     """Play every case in order with a fixed seed and return the results.
 
@@ -208,6 +265,8 @@ def run_benchmark(
         system_prompt: the agent's system prompt.
         seed: seeds Python's and (when loaded) torch's random generators.
         on_result: called with each result as it is ready (progress, incremental saving).
+        lenient: score calls whose input parsed only as a Python literal (single quotes,
+            trailing commas) as well-formed; by default they are malformed, as in the paper.
 
     Example:
         >>> from langchain_ste.evaluate.benchmarks.examples import example_cases
@@ -229,6 +288,7 @@ def run_benchmark(
             system_prompt=system_prompt,
             condition=condition,
             benchmark=benchmark,
+            lenient=lenient,
         )
         results.append(result)
         if on_result is not None:

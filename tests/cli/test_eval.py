@@ -88,8 +88,38 @@ def test_eval_rejects_bad_options_with_clear_messages(
     remote = runner.invoke(
         app, ["eval", "--model", "openai:gpt-4o-mini", "--adapter", str(tmp_path)]
     )
-    assert remote.exit_code != 0 and "--model local" in remote.output
+    assert remote.exit_code != 0 and "--model local" in _unboxed(remote.output)
     assert fake_model == []
+    category = runner.invoke(app, ["eval", "-b", "bfcl-multi-turn", "--category", "nope"])
+    assert category.exit_code != 0
+    assert "miss_func" in _unboxed(category.output) and "long_context" in _unboxed(category.output)
+
+
+def _unboxed(output: str) -> str:
+    """Typer's error box wraps long messages: join its lines back into one text."""
+    return " ".join(output.replace("│", " ").split())
+
+
+def test_eval_bfcl_plays_the_chosen_categories(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("bfcl_eval")
+    from langchain_ste.cli import app
+
+    model = ScriptedChatModel(script=["I cannot do that."])
+    monkeypatch.setattr("langchain_ste.models.load_chat_model", lambda spec, **kw: model)
+    out = tmp_path / "bfcl"
+    args = ["eval", "-b", "bfcl-multi-turn", "--category", "miss_param", "--category"]
+    result = CliRunner().invoke(app, [*args, "long_context", "--limit", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "results.json").read_text())
+    assert [e["category"] for e in data["entries"]["baseline"]] == [
+        "multi_turn_miss_param",
+        "multi_turn_long_context",
+    ]
+    assert data["meta"]["category"] == "miss_param,long_context"
+    assert data["meta"]["max_steps"] == 20
+    assert "paper: well-formed 0.0%" in result.output
 
 
 def test_eval_without_bfcl_names_the_install_command(

@@ -204,3 +204,115 @@ class TestBFCL:
             scores = aggregate(results)[ALL]
             assert (scores.correct, scores.tool_match, scores.errors) == (0, 0, 0)
             assert all(r.reason for r in results)
+
+
+def _replay_entries(ids: Sequence[str]) -> ScriptedChatModel:
+    """A fake replaying the BFCL ground truth of ``ids`` one call per reply."""
+    from langchain_ste.evaluate.benchmarks.bfcl import ground_truth_calls, load_entries
+
+    truth = {e.turns[0]: ground_truth_calls(e) for e in load_entries(ids=ids)}
+
+    def plan(messages: list[BaseMessage]) -> Plan:
+        first = next(m for m in messages if isinstance(m, HumanMessage))
+        return truth[str(first.content)]
+
+    return replay(plan)
+
+
+class TestBFCLAsBFCLRunsIt:
+    @pytest.fixture(autouse=True)
+    def _needs_bfcl(self) -> None:
+        pytest.importorskip("bfcl_eval")
+
+    def test_every_shipped_multi_turn_category_can_be_loaded_and_replayed_at_100(self) -> None:
+        from langchain_ste.evaluate.benchmarks.bfcl import multi_turn_categories
+
+        categories = multi_turn_categories()
+        assert {"multi_turn_base", "multi_turn_miss_func", "multi_turn_miss_param"} < set(
+            categories
+        ) and "multi_turn_long_context" in categories
+        for category in categories:
+            short = category.removeprefix("multi_turn_")
+            cases = load_cases("bfcl-multi-turn", category=short, limit=2)
+            assert [c.category for c in cases] == [category] * 2
+            # entry 65 needs 7 calls in one turn: more than the old limit of 6 model calls
+            ids = [c.id for c in cases] + [f"{category}_65"]
+            from langchain_ste.evaluate.benchmarks.bfcl import bfcl_cases
+
+            results = run_benchmark(_replay_entries(ids), bfcl_cases(ids=ids))
+            scores = aggregate(results)[ALL]
+            assert (scores.n, scores.correct, scores.tool_match, scores.errors) == (3, 3, 3, 0), (
+                category,
+                [r.reason for r in results],
+            )
+            assert max(len(t.calls) for t in results[-1].turns) == 7
+
+    def test_all_categories_at_once(self) -> None:
+        cases = load_cases("bfcl-multi-turn", category="all", limit=1)
+        assert len({c.category for c in cases}) == len(cases) >= 4
+
+    def test_long_context_entries_get_long_context_state(self) -> None:
+        from langchain_ste.evaluate.benchmarks.bfcl import bfcl_cases
+
+        def state_size(entry_id: str) -> int:
+            env = bfcl_cases(ids=[entry_id])[0].environment()
+            return len(repr(vars(env.instances["GorillaFileSystem"])))
+
+        base, long = state_size("multi_turn_base_1"), state_size("multi_turn_long_context_1")
+        assert long > 3 * base
+
+    def test_miss_func_withholds_the_function_until_the_turn_that_adds_it(self) -> None:
+        from langchain_ste.evaluate.benchmarks.bfcl import ADDED_FUNCTIONS_PROMPT, bfcl_cases
+
+        case = bfcl_cases(ids=["multi_turn_miss_func_0"])[0]
+        assert case.added_tools == {3: ["sort"]} and case.turns[3] == ADDED_FUNCTIONS_PROMPT
+        assert case.expected[2] == []  # the turn that asks for it while it is missing
+        model = _replay_entries(["multi_turn_miss_func_0"])
+        result = play_case(model, case)
+        assert result.correct, result.reason
+        offered = {
+            sum(isinstance(m, HumanMessage) for m in call["messages"]) - 1: "sort" in call["tools"]
+            for call in model.calls
+        }
+        assert offered == {0: False, 1: False, 2: False, 3: True, 4: True}
+
+    def test_a_turn_that_runs_out_of_steps_fails_the_entry_as_bfcl_force_quits(self) -> None:
+        from langchain_ste.evaluate.benchmarks.bfcl import bfcl_cases
+
+        def forever(messages: list[BaseMessage]) -> Plan:
+            return [[{"name": "pwd", "args": {}}] * 50] * 8
+
+        case = bfcl_cases(ids=["multi_turn_base_1"])[0]
+        result = play_case(replay(forever), case, max_steps=3)
+        assert not result.correct and result.error is None
+        assert result.reason.startswith("force-terminated: turn 0 used all 3 model calls")
+        assert [t.replies for t in result.turns] == [3, 0, 0, 0]
+        assert len(result.turns) == len(case.turns)
+
+
+def test_default_step_limit_is_bfcls() -> None:
+    from langchain_ste.evaluate.runner import DEFAULT_MAX_STEPS
+
+    assert DEFAULT_MAX_STEPS == 20
+
+
+def test_scoring_is_strict_json_by_default_and_lenient_on_request() -> None:
+    literal = (
+        "Action: convert_units\nAction Input: {'value': 3, 'from_unit': 'in', 'to_unit': 'cm'}"
+    )
+    script = [literal, "Final Answer: 7.62 cm"]
+    case = example_cases(limit=1)[0]
+    strict = play_case(ScriptedChatModel(script=script, react=True), case)
+    # the agent ran the call (it parsed leniently), but it was not JSON
+    assert strict.correct and strict.turns[0].calls
+    assert (strict.turns[0].malformed, strict.turns[0].parsed) == (1, 0)
+    lenient = play_case(ScriptedChatModel(script=script, react=True), case, lenient=True)
+    assert (lenient.turns[0].malformed, lenient.turns[0].parsed) == (0, 1)
+
+
+def test_answer_only_replies_are_well_formed_for_us_but_not_for_the_paper() -> None:
+    result = play_case(
+        ScriptedChatModel(script=["Final Answer: 7.62 cm"], react=True), example_cases(limit=1)[0]
+    )
+    scores = aggregate([result])[ALL]
+    assert (scores.well_formed, scores.paper_well_formed) == (1, 0)

@@ -101,6 +101,10 @@ class EvalCase:
         expected: the ground truth's function names, per turn.
         environment: builds a fresh `ToolEnvironment` for this case.
         check: judges the calls made per turn.
+        added_tools: tools withheld until a turn, by turn index (BFCL's ``miss_func``): they are
+            offered from that turn on, and not before.
+        step_limit_fails: a turn that runs out of model calls while still calling tools ends the
+            entry as failed (BFCL force-quits such an entry); otherwise the next turn is played.
 
     Example:
         >>> case = EvalCase("x", "demo", ["hi"], [[]], lambda: ToolEnvironment([]),
@@ -115,3 +119,19 @@ class EvalCase:
     expected: list[list[str]]
     environment: Callable[[], ToolEnvironment]
     check: Checker
+    added_tools: dict[int, list[str]] = field(default_factory=dict)
+    step_limit_fails: bool = False
+
+    def tools_at(self, turn: int, tools: Sequence[BaseTool]) -> list[BaseTool]:
+        """The tools offered in ``turn``: all but those added in a later turn.
+
+        Example:
+            >>> from langchain_ste.tools.examples import example_tools
+            >>> case = EvalCase("x", "demo", ["a", "b"], [[], []], lambda: ToolEnvironment([]),
+            ...                 lambda calls: CheckResult(True),
+            ...                 added_tools={1: ["search_catalog"]})
+            >>> [[t.name for t in case.tools_at(i, example_tools())] for i in (0, 1)]
+            [['convert_units'], ['convert_units', 'search_catalog']]
+        """
+        later = {n for i, names in self.added_tools.items() if i > turn for n in names}
+        return [t for t in tools if t.name not in later]

@@ -1,12 +1,23 @@
 """BFCL multi-turn (Berkeley Function Calling Leaderboard v4) as LangChain tools and eval cases.
 
 `bfcl-eval` ships executable, stateful API classes (a file system, messaging, trading, travel
-booking, ...), their function docs, 200 held-out multi-turn questions (``multi_turn_base``) with
-ground-truth call sequences, and the state-and-response checker used by the leaderboard. This
-module turns each class's functions into `StructuredTool`s bound to one live instance (loaded from
-an entry's ``initial_config`` for evaluation, or from a default scenario for exploration, never
-from the test questions), records every call as the ``func(arg=value)`` string the checker
-executes, and wraps ``multi_turn_checker``.
+booking, ...), their function docs, held-out multi-turn questions with ground-truth call
+sequences (200 per category: ``multi_turn_base``, ``multi_turn_miss_func``,
+``multi_turn_miss_param``, ``multi_turn_long_context``) and the state-and-response checker used by
+the leaderboard. This module turns each class's functions into `StructuredTool`s bound to one
+live instance (loaded from an entry's ``initial_config`` for evaluation, or from a default
+scenario for exploration, never from the test questions), records every call as the
+``func(arg=value)`` string the checker executes, and wraps ``multi_turn_checker``.
+
+Entries are played as BFCL's own inference loop plays them: ``long_context`` entries get BFCL's
+long-context state (large directories, long histories) in the live tools as in the checker;
+``miss_func`` entries withhold a function until the turn that adds it, whose user message is
+BFCL's "I have updated some more functions..." prompt; a turn may take BFCL's 20 model calls,
+and an entry whose model is still calling tools when a turn runs out fails (BFCL's force quit).
+Turns whose ground truth is empty (the request cannot be served yet, or lacks a parameter: the
+model should ask) are scored as BFCL scores them: the calls made there still run, so later
+state checks see them, but the turn itself is not checked (bfcl-eval 2026.3.23 imports its
+``multi_turn_irrelevance_checker`` but never calls it).
 
 `bfcl-eval` is optional and pins old dependencies, so it is imported lazily; install it with
 ``pip install --no-deps bfcl-eval==2026.3.23 mpmath``.
@@ -53,6 +64,13 @@ SUPPORTED_CLASSES: tuple[str, ...] = (
 """The multi-turn API classes that run offline on the standard library and mpmath."""
 
 MULTI_TURN_CATEGORY = "multi_turn_base"
+"""The default category."""
+
+MULTI_TURN_PREFIX = "multi_turn_"
+
+ADDED_FUNCTIONS_PROMPT = "I have updated some more functions you can choose from. What about now?"
+"""The user message of a ``miss_func`` turn that adds the withheld functions (BFCL's
+``DEFAULT_USER_PROMPT_FOR_ADDITIONAL_FUNCTION_FC``, read from the package when installed)."""
 
 CPU_SUBSET_SIZE = 6
 """Entries in the fixed CPU subset (`cpu_subset`): a seeded sample of the entries with at most
@@ -129,6 +147,55 @@ def data_dir() -> Path:
     return Path(require_bfcl().__file__ or "").parent / "data"
 
 
+def multi_turn_categories() -> tuple[str, ...]:
+    """The multi-turn categories the installed `bfcl-eval` ships (questions and answers).
+
+    Example:
+        >>> multi_turn_categories()
+        ('multi_turn_base', 'multi_turn_miss_func', 'multi_turn_miss_param', \
+'multi_turn_long_context')
+    """
+    require_bfcl()
+    from bfcl_eval.constants.category_mapping import MULTI_TURN_CATEGORY as SHIPPED
+
+    root = data_dir()
+    return tuple(
+        c
+        for c in SHIPPED
+        if (root / f"BFCL_v4_{c}.json").exists()
+        and (root / "possible_answer" / f"BFCL_v4_{c}.json").exists()
+    )
+
+
+def resolve_categories(category: str | Sequence[str] = "base") -> list[str]:
+    """Full BFCL category names from short ones (``base``, ``miss_func``...) or ``all``.
+
+    Raises:
+        ValueError: a category the installed package does not ship; the message lists them.
+
+    Example:
+        >>> resolve_categories("miss_param")
+        ['multi_turn_miss_param']
+        >>> resolve_categories(["base", "multi_turn_long_context"])
+        ['multi_turn_base', 'multi_turn_long_context']
+        >>> len(resolve_categories("all"))
+        4
+    """
+    shipped = multi_turn_categories()
+    names = [category] if isinstance(category, str) else list(category)
+    if "all" in names:
+        return list(shipped)
+    out = []
+    for name in names:
+        full = name if name.startswith(MULTI_TURN_PREFIX) else MULTI_TURN_PREFIX + name
+        if full not in shipped:
+            short = ", ".join(c.removeprefix(MULTI_TURN_PREFIX) for c in shipped)
+            raise ValueError(f"unknown BFCL multi-turn category {name!r}; choose from {short}, all")
+        if full not in out:
+            out.append(full)
+    return out
+
+
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     with path.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
@@ -150,11 +217,18 @@ class BFCLEntry:
     initial_config: dict[str, Any]
     involved_classes: list[str]
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
+    missed_function: dict[int, list[str]] = field(default_factory=dict)
+    """``miss_func``: functions withheld until a turn, by turn index."""
 
     @property
     def category(self) -> str:
         """The BFCL category, the id without its index."""
         return self.id.rsplit("_", 1)[0]
+
+    @property
+    def long_context(self) -> bool:
+        """Whether BFCL loads this entry's state in long-context mode (as its checker does)."""
+        return "long_context" in self.category or "composite" in self.category
 
     def expected_functions(self) -> list[list[str]]:
         """The function names of the ground truth, per turn."""
@@ -162,32 +236,50 @@ class BFCLEntry:
 
 
 def load_entries(
-    category: str = MULTI_TURN_CATEGORY, *, ids: Sequence[str] | None = None
+    category: str | None = None, *, ids: Sequence[str] | None = None
 ) -> list[BFCLEntry]:
     """Load BFCL test entries and their ground truth, keeping only offline-runnable ones.
 
     Args:
-        category: the BFCL category file (``multi_turn_base`` holds 200 entries).
+        category: the BFCL category (``multi_turn_base``, or short: ``base``, ``miss_func``,
+            ``miss_param``, ``long_context``); None: the categories of ``ids``, else
+            ``multi_turn_base``.
         ids: keep only these entry ids (in file order).
 
     Raises:
         BFCLUnavailableError: `bfcl-eval` is missing.
         ValueError: an unknown category or id.
+
+    Example:
+        >>> entry = load_entries(ids=["multi_turn_miss_func_0"])[0]
+        >>> entry.missed_function, entry.turns[3]
+        ({3: ['sort']}, 'I have updated some more functions you can choose from. What about now?')
     """
+    if category is None:
+        categories = sorted({i.rsplit("_", 1)[0] for i in ids or []}) or [MULTI_TURN_CATEGORY]
+        if len(categories) > 1:
+            return [e for c in categories for e in load_entries(c, ids=ids)]
+        category = categories[0]
+    category = resolve_categories(category)[0]
     root = data_dir()
     questions = root / f"BFCL_v4_{category}.json"
     answers = root / "possible_answer" / f"BFCL_v4_{category}.json"
     if not questions.exists() or not answers.exists():
         raise ValueError(f"no BFCL multi-turn category {category!r} in {root}")
     truth = {row["id"]: row["ground_truth"] for row in _read_jsonl(answers)}
+    added_prompt = _added_functions_prompt()
     entries = []
     for row in _read_jsonl(questions):
         if not set(row["involved_classes"]) <= set(SUPPORTED_CLASSES) or row["id"] not in truth:
             continue
+        missed = {int(k): list(v) for k, v in (row.get("missed_function") or {}).items()}
         turns = [
             "\n".join(str(m.get("content", "")) for m in turn if m.get("role") == "user")
             for turn in row["question"]
         ]
+        for index in missed:
+            if index < len(turns) and not turns[index]:
+                turns[index] = added_prompt
         entries.append(
             BFCLEntry(
                 id=row["id"],
@@ -196,15 +288,26 @@ def load_entries(
                 initial_config=row.get("initial_config", {}),
                 involved_classes=list(row["involved_classes"]),
                 raw=row,
+                missed_function=missed,
             )
         )
     if ids is not None:
         known = {e.id for e in entries}
-        missing = [i for i in ids if i not in known]
+        missing = [i for i in ids if i not in known and i.rsplit("_", 1)[0] == category]
         if missing:
             raise ValueError(f"unknown or unsupported BFCL entry ids: {', '.join(missing)}")
         entries = [e for e in entries if e.id in set(ids)]
     return entries
+
+
+def _added_functions_prompt() -> str:
+    try:
+        from bfcl_eval.constants.default_prompts import (
+            DEFAULT_USER_PROMPT_FOR_ADDITIONAL_FUNCTION_FC,
+        )
+    except ImportError:
+        return ADDED_FUNCTIONS_PROMPT
+    return str(DEFAULT_USER_PROMPT_FOR_ADDITIONAL_FUNCTION_FC)
 
 
 def cpu_subset(
@@ -280,13 +383,16 @@ def to_json_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def create_instance(class_name: str, config: Mapping[str, Any] | None = None) -> Any:
+def create_instance(
+    class_name: str, config: Mapping[str, Any] | None = None, *, long_context: bool = False
+) -> Any:
     """A live instance of a BFCL API class, loaded like BFCL loads it.
 
     Args:
         class_name: one of `SUPPORTED_CLASSES`.
         config: the class's part of an entry's ``initial_config``; None for the exploration
             scenario (`EXPLORATION_SCENARIOS`, or the class's own default state).
+        long_context: BFCL's long-context state (``multi_turn_long_context`` entries).
 
     Example:
         >>> create_instance("MathAPI").add(a=2, b=3)
@@ -302,7 +408,7 @@ def create_instance(class_name: str, config: Mapping[str, Any] | None = None) ->
     instance = getattr(importlib.import_module(CLASS_FILE_PATH_MAPPING[class_name]), class_name)()
     if class_name not in STATELESS_CLASSES:
         scenario = EXPLORATION_SCENARIOS.get(class_name, {}) if config is None else config
-        instance._load_scenario(copy.deepcopy(dict(scenario)), long_context=False)
+        instance._load_scenario(copy.deepcopy(dict(scenario)), long_context=long_context)
     return instance
 
 
@@ -324,7 +430,10 @@ class BFCLEnvironment(ToolEnvironment):
 
 
 def bfcl_environment(
-    class_names: Sequence[str], initial_config: Mapping[str, Any] | None = None
+    class_names: Sequence[str],
+    initial_config: Mapping[str, Any] | None = None,
+    *,
+    long_context: bool = False,
 ) -> BFCLEnvironment:
     """Tools for the functions of ``class_names``, each bound to one live instance per class.
 
@@ -332,6 +441,7 @@ def bfcl_environment(
         class_names: the BFCL API classes.
         initial_config: an entry's ``initial_config`` (evaluation); None loads the exploration
             scenarios.
+        long_context: load BFCL's long-context state (see `BFCLEntry.long_context`).
 
     Example:
         >>> env = bfcl_environment(["GorillaFileSystem"])
@@ -345,7 +455,7 @@ def bfcl_environment(
     by_name: dict[str, BaseTool] = {}
     for class_name in class_names:
         config = None if initial_config is None else initial_config.get(class_name, {})
-        instance = create_instance(class_name, config)
+        instance = create_instance(class_name, config, long_context=long_context)
         env.instances[class_name] = instance
         for doc in load_func_docs(class_name):
             by_name[doc["name"]] = _bfcl_tool(instance, doc, env)
@@ -440,8 +550,14 @@ def ground_truth_calls(entry: BFCLEntry) -> list[list[RecordedCall]]:
         >>> ground_truth_calls(load_entries(ids=["multi_turn_base_1"])[0])[0]
         [{'name': 'ls', 'args': {'a': True}}]
     """
-    instances = bfcl_environment(entry.involved_classes, entry.initial_config).instances
+    instances = _entry_environment(entry).instances
     return [[parse_call(c, instances) for c in turn] for turn in entry.ground_truth]
+
+
+def _entry_environment(entry: BFCLEntry) -> BFCLEnvironment:
+    return bfcl_environment(
+        entry.involved_classes, entry.initial_config, long_context=entry.long_context
+    )
 
 
 def check_calls(entry: BFCLEntry, calls: CallsPerTurn, *, turns: int | None = None) -> CheckResult:
@@ -506,15 +622,19 @@ def bfcl_cases(
     subset: str = "all",
     seed: int = 0,
     ids: Sequence[str] | None = None,
+    category: str | Sequence[str] = "base",
 ) -> list[EvalCase]:
     """BFCL multi-turn entries as `EvalCase`s for the runner.
 
     Args:
         single_turn: only each entry's first user turn, scored with the same checker.
-        limit: keep the first ``limit`` entries (after the subset).
+        limit: keep the first ``limit`` entries of each category (after the subset).
         subset: ``"all"`` (the 200 entries, for real model servers) or ``"cpu"`` (`cpu_subset`).
         seed: the CPU subset's seed.
-        ids: exactly these entries.
+        ids: exactly these entries (their categories come from the ids; ``category`` is then
+            ignored).
+        category: the categories to load (`resolve_categories`: ``base``, ``miss_func``,
+            ``miss_param``, ``long_context``, a list of them, or ``all``).
 
     Example:
         >>> cases = bfcl_cases(single_turn=True, ids=["multi_turn_base_1"])
@@ -522,13 +642,17 @@ def bfcl_cases(
         ('single_turn_base', ['I am alex. Check if the current directory is under my name and \
 list all the visible and hidden contents in the current directory now, please.'], [['ls']])
     """
-    entries = load_entries(ids=ids)
-    if subset == "cpu":
-        entries = cpu_subset(entries, seed=seed)
-    elif subset != "all":
+    if subset not in ("all", "cpu"):
         raise ValueError(f"unknown BFCL subset {subset!r}; use 'all' or 'cpu'")
-    if limit is not None:
-        entries = entries[: max(limit, 0)]
+    categories = [None] if ids is not None else resolve_categories(category)
+    entries: list[BFCLEntry] = []
+    for name in categories:
+        group = load_entries(name, ids=ids)
+        if subset == "cpu":
+            group = cpu_subset(group, seed=seed)
+        if limit is not None:
+            group = group[: max(limit, 0)]
+        entries += group
     return [_case(e, single_turn) for e in entries]
 
 
@@ -539,7 +663,7 @@ def _case(entry: BFCLEntry, single_turn: bool) -> EvalCase:
     )
 
     def environment() -> ToolEnvironment:
-        return bfcl_environment(entry.involved_classes, entry.initial_config)
+        return _entry_environment(entry)
 
     def check(calls: CallsPerTurn) -> CheckResult:
         return check_calls(entry, calls, turns=count)
@@ -551,4 +675,6 @@ def _case(entry: BFCLEntry, single_turn: bool) -> EvalCase:
         expected=entry.expected_functions()[:count],
         environment=environment,
         check=check,
+        added_tools={i: names for i, names in entry.missed_function.items() if i < count},
+        step_limit_fails=True,
     )
