@@ -5,10 +5,12 @@ schema, an exception (``sys.exit`` included), a timeout, a refused call or, for 
 isolates, a crash of the interpreter all come back as a `ToolMessage` with ``status="error"``
 (what the model reads) and a `Step` (what the trial records).
 
-Timeouts: async tools are cancelled. Sync tools run in a daemon thread of their own; at the
-timeout the call returns a ``timeout`` failure, but Python cannot stop a thread, so a tool that
-never returns keeps its thread (it does not block exit or later calls). To really stop such a
-tool, isolate it (``ToolPolicy(isolate={"name"})``): its process is killed at the timeout.
+Timeouts: the timeout covers the call and the rendering of its output as text (a result whose
+``__str__`` is slow times out too, and never blocks the event loop). Async tools are cancelled.
+Sync tools run in a daemon thread of their own; at the timeout the call returns a ``timeout``
+failure, but Python cannot stop a thread, so a tool that never returns keeps its thread (it does
+not block exit or later calls). To really stop such a tool, isolate it
+(``ToolPolicy(isolate={"name"})``): its process group is killed at the timeout.
 """
 
 from __future__ import annotations
@@ -108,14 +110,14 @@ async def execute_tool_call(
     if policy.isolated(name):
         return await _run_isolated(tool, call, policy, started, failure)
     try:
-        result = await _invoke(tool, args, policy.timeout_s)
+        text = await _invoke(tool, args, policy.timeout_s)
     except TimeoutError:
         return failure("timeout", f"{name} timed out after {policy.timeout_s:g} s")
     except ValidationError as exc:
         return failure("invalid_args", f"invalid arguments for {name}: {validation_message(exc)}")
     except (Exception, SystemExit) as exc:
         return failure("exception", f"{type(exc).__name__}: {safe_str(exc)}")
-    return _succeeded(name, args, call_id, output_to_text(result), policy, started)
+    return _succeeded(name, args, call_id, text, policy, started)
 
 
 def _succeeded(
@@ -140,23 +142,39 @@ def _succeeded(
     return ToolMessage(shown, tool_call_id=call_id, name=name, status="success"), step
 
 
-async def _invoke(tool: BaseTool, args: dict[str, Any], timeout_s: float) -> Any:
-    """Invoke the tool with a timeout; sync tools run in a daemon thread of their own.
+async def _invoke(tool: BaseTool, args: dict[str, Any], timeout_s: float) -> str:
+    """Invoke the tool and render its output as text, both within ``timeout_s``.
 
-    ``BaseTool.ainvoke`` would run a sync tool in the event loop's default executor, whose
-    threads are joined when the loop closes (``asyncio.run``) and at interpreter exit: a hung
-    tool would then block the whole program after its timeout. A daemon thread blocks nothing.
+    Sync tools run, and any output that is not already text is rendered, in a daemon thread of
+    its own, so neither a slow tool nor a slow ``__str__`` of its result blocks the event loop
+    or outlasts the timeout. ``BaseTool.ainvoke`` would run a sync tool in the event loop's
+    default executor, whose threads are joined when the loop closes (``asyncio.run``) and at
+    interpreter exit: a hung tool would then block the whole program after its timeout. A
+    daemon thread blocks nothing.
     """
-    if not _is_sync_only(tool):
-        return await asyncio.wait_for(tool.ainvoke(args), timeout=timeout_s)
-    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    deadline = time.monotonic() + timeout_s
+    if _is_sync_only(tool):
+        return await _in_daemon_thread(
+            lambda: output_to_text(tool.invoke(args)), timeout_s, f"ste-tool-{tool.name}"
+        )
+    result = await asyncio.wait_for(tool.ainvoke(args), timeout=timeout_s)
+    if result is None or isinstance(result, str):
+        return output_to_text(result)
+    left = max(0.0, deadline - time.monotonic())
+    return await _in_daemon_thread(lambda: output_to_text(result), left, f"ste-out-{tool.name}")
+
+
+async def _in_daemon_thread(fn: Callable[[], str], timeout_s: float, name: str) -> str:
+    """``fn()`` in a daemon thread (with this context's variables), awaited at most
+    ``timeout_s`` seconds (`TimeoutError` after that; the thread is left to finish)."""
+    future: concurrent.futures.Future[str] = concurrent.futures.Future()
     context = contextvars.copy_context()
 
     def target() -> None:
         try:
-            result = context.run(tool.invoke, args)
+            result = context.run(fn)
         except BaseException as exc:  # handed to the caller, SystemExit included
-            outcome: tuple[Any, BaseException | None] = (None, exc)
+            outcome: tuple[str, BaseException | None] = ("", exc)
         else:
             outcome = (result, None)
         if future.set_running_or_notify_cancel():  # False: the caller timed out and left
@@ -165,7 +183,7 @@ async def _invoke(tool: BaseTool, args: dict[str, Any], timeout_s: float) -> Any
             else:
                 future.set_exception(outcome[1])
 
-    threading.Thread(target=target, name=f"ste-tool-{tool.name}", daemon=True).start()
+    threading.Thread(target=target, name=name, daemon=True).start()
     return await asyncio.wait_for(asyncio.wrap_future(future), timeout=timeout_s)
 
 

@@ -6,13 +6,17 @@ On Linux the child is forked: it inherits the tool as it is in memory, so tools 
 test or a notebook (closures, lambdas, unpicklable clients) work. Elsewhere (or with
 ``start_method="spawn"``/``"forkserver"``) the tool and its arguments must be picklable; a tool
 that is not gives an `IsolationError` that says so. The child renders the output to text itself,
-so unpicklable return values are fine too. A child that outlives its timeout is killed.
+so unpicklable return values are fine too. The child leads a process group (a session) of its
+own: at the timeout, or when it crashes, the whole group is killed, so a process the tool started
+(a shell command, a helper) cannot go on to do its side effect afterwards; one that starts its
+own session escapes this.
 """
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import pickle
 import signal
 import sys
@@ -63,7 +67,10 @@ def default_start_method() -> str:
 def _child(conn: Connection, tool: BaseTool, args: dict[str, Any], max_chars: int) -> None:
     from pydantic import ValidationError
 
-
+    if hasattr(os, "setsid"):
+        # A session (and process group) of its own: at the timeout the whole group is killed,
+        # so a process the tool started cannot carry on with its side effect afterwards.
+        os.setsid()
     try:
         if _is_sync_only(tool):
             result = tool.invoke(args)
@@ -94,7 +101,7 @@ def run_isolated(
     Args:
         tool: the tool.
         args: its arguments.
-        timeout_s: the child is killed (SIGKILL) after this long.
+        timeout_s: the child and its process group are killed (SIGKILL) after this long.
         max_chars: the output is cut to this many characters in the child.
         start_method: ``fork`` (default on Linux), ``spawn`` or ``forkserver``.
 
@@ -144,12 +151,12 @@ def run_isolated(
                 _kill(process)
                 return IsolatedResult(
                     "timeout",
-                    error=f"{tool.name} timed out after {timeout_s:g} s (its process was killed)",
+                    error=f"{tool.name} timed out after {timeout_s:g} s (its process group was "
+                    "killed)",
                     exitcode=process.exitcode,
                 )
             process.join(max(0.1, deadline - time.monotonic()))
-            if process.is_alive():
-                _kill(process)
+            _kill(process)  # what a crashed tool started goes with it
             return IsolatedResult(
                 "crash",
                 error=f"{tool.name} crashed its process ({_describe_exit(process.exitcode)})",
@@ -200,8 +207,21 @@ async def arun_isolated(
 
 
 def _kill(process: Any) -> None:
-    process.kill()
+    """Kill the child's whole process group (the child and what it started), then the child."""
+    _kill_group(process.pid)
+    if process.is_alive():
+        process.kill()
     process.join(5)
+
+
+def _kill_group(pid: int | None) -> None:
+    """SIGKILL the process group led by ``pid``, if the child has made one (POSIX only)."""
+    if pid is None or not hasattr(os, "killpg"):
+        return
+    try:  # no such group: the child was killed before its setsid, so it started nothing
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _describe_exit(code: int | None) -> str:
