@@ -238,7 +238,15 @@ def build_unit_graph(runtime: UnitRuntime) -> CompiledStateGraph:
 
     graph = StateGraph(UnitState)
     for node in (start_episode, imagine, act, execute, reflect):
-        graph.add_node(node.__name__, _node(functools.partial(node, runtime), node.__name__))
+        # Nodes that call the model are retried on transient model errors (see
+        # `UnitRuntime.call_model`); execute is not: a tool call may have side effects, and its
+        # failures are recorded as steps instead.
+        retry = runtime.settings.retry if node in (imagine, act, reflect) else None
+        graph.add_node(
+            node.__name__,
+            _node(functools.partial(node, runtime), node.__name__),
+            retry_policy=retry,
+        )
     graph.add_edge(START, "start_episode")
     graph.add_conditional_edges("start_episode", after_start, ["imagine", END])
     graph.add_conditional_edges("imagine", after_imagine, ["act", "reflect", END])

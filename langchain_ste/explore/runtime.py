@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import threading
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -21,6 +20,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.tools import BaseTool
 from langgraph.config import get_stream_writer
+from langgraph.runtime import get_runtime
 from langgraph.types import RetryPolicy
 
 from langchain_ste.explore.prompts import DEFAULT_PROMPTS, ExplorePrompts
@@ -107,7 +107,6 @@ class UnitRuntime:
     _persist_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        self.rng = random.Random(0)
         # asyncio semaphores belong to one event loop; sync graphs run each node in its own.
         self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
             weakref.WeakKeyDictionary()
@@ -137,28 +136,31 @@ class UnitRuntime:
     async def call_model(
         self, runnable: Any, messages: list[BaseMessage], target: str
     ) -> AIMessage:
-        """One model call: budget check, retries with backoff and jitter on transient errors."""
-        attempt = 0
-        while True:
-            self.tracker.check(target)
-            self.tracker.charge_model_call(target)
-            try:
-                async with self.slot():
-                    reply = await runnable.ainvoke(messages)
-            except BudgetExhausted:
+        """One model call under the budget and the concurrency bound.
+
+        A transient error (``settings.retry.retry_on``) with attempts left propagates, and the
+        node's LangGraph ``retry_policy`` (the same policy) reruns the node after its backoff;
+        the node calling here holds only its own model call, so a rerun repeats nothing else and
+        charges the budget once per attempt. The last attempt's error, or a non-transient one,
+        becomes `ModelCallFailed`, which the node records in the trial.
+        """
+        self.tracker.check(target)
+        self.tracker.charge_model_call(target)
+        try:
+            async with self.slot():
+                reply = await runnable.ainvoke(messages)
+        except BudgetExhausted:
+            raise
+        except Exception as exc:
+            retry = self.settings.retry
+            if _should_retry(retry, exc) and _node_attempt() < retry.max_attempts:
                 raise
-            except Exception as exc:
-                attempt += 1
-                retry = self.settings.retry
-                if attempt >= retry.max_attempts or not _should_retry(retry, exc):
-                    raise ModelCallFailed(f"{type(exc).__name__}: {exc}") from exc
-                await asyncio.sleep(_backoff(retry, attempt, self.rng))
-                continue
-            if not isinstance(reply, AIMessage):
-                reply = AIMessage(content=str(getattr(reply, "content", reply)))
-            if reply.usage_metadata:
-                self.tracker.charge_tokens(int(reply.usage_metadata.get("total_tokens", 0)))
-            return reply
+            raise ModelCallFailed(f"{type(exc).__name__}: {exc}") from exc
+        if not isinstance(reply, AIMessage):
+            reply = AIMessage(content=str(getattr(reply, "content", reply)))
+        if reply.usage_metadata:
+            self.tracker.charge_tokens(int(reply.usage_metadata.get("total_tokens", 0)))
+        return reply
 
     def trial_id(self, state: UnitState) -> str:
         """The deterministic id of the unit's current trial (``tool/e003/t1``)."""
@@ -214,8 +216,10 @@ def _should_retry(policy: RetryPolicy, exc: Exception) -> bool:
     return bool(retry_on(exc))
 
 
-def _backoff(policy: RetryPolicy, attempt: int, rng: random.Random) -> float:
-    delay = min(
-        policy.max_interval, policy.initial_interval * policy.backoff_factor ** (attempt - 1)
-    )
-    return delay + (rng.uniform(0, 1) if policy.jitter else 0.0)
+def _node_attempt() -> int:
+    """The running node's attempt (1 on the first run, then 2, 3... on LangGraph's retries)."""
+    try:
+        info = get_runtime().execution_info
+    except (KeyError, RuntimeError):  # called outside a graph run: no retries
+        return 1_000_000
+    return info.node_attempt if info is not None else 1_000_000

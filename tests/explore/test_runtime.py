@@ -257,3 +257,41 @@ def test_aexplore_passes_progress_events_on() -> None:
         on_event=events.append,
     )
     assert [e["event"] for e in events] == ["trial", "episode", "trial", "episode"]
+
+
+def test_transient_errors_are_retried_by_the_node_retry_policy_in_sync_runs_too() -> None:
+    from langgraph.types import RetryPolicy
+
+    class RateLimitError(Exception):
+        pass
+
+    failures = iter([RateLimitError("429"), RateLimitError("429")])
+
+    def script(messages: list[BaseMessage], tools: list[str]) -> Any:
+        if phase(messages) == "imagine":
+            failure = next(failures, None)
+            if failure is not None:
+                raise failure
+        return converter(messages, tools)
+
+    retry = RetryPolicy(initial_interval=0.001, jitter=False, max_attempts=3,
+                        retry_on=lambda e: isinstance(e, RateLimitError))
+    graph = create_explorer(
+        ScriptedChatModel(script=script),
+        [convert_units],
+        settings=ExploreSettings(episodes_per_tool=1, trials_per_episode=1, retry=retry),
+        budget=Budget(max_model_calls=6),
+    )
+    out = graph.invoke({})  # sync: each node runs in its own event loop
+    trial = out["trials"][0]
+    assert trial["error"] is None and trial["success"]
+    # Every attempt is charged: 2 failed imagines + 4 calls of the trial = 6 of 6.
+    assert out["stopped"] == []
+    again = create_explorer(
+        ScriptedChatModel(script=script),
+        [convert_units],
+        settings=ExploreSettings(episodes_per_tool=1, trials_per_episode=1, retry=retry),
+        budget=Budget(max_model_calls=5),
+    )
+    failures = iter([RateLimitError("429"), RateLimitError("429")])
+    assert "model calls: 5 of 5" in again.invoke({})["stopped"][0]
