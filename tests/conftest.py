@@ -13,6 +13,8 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
 
 LOOPBACK = ["127.0.0.1", "localhost", "::1"]
+TINY_SPEC = "local:smollm2-135m"
+"""The tiny embedded model the integration tests run on (the default "local" is the 0.5B)."""
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -28,10 +30,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.fixture(scope="session")
 def local_chat_model() -> Iterator[object]:
-    """The embedded SmolLM2 chat model, loaded once per session (greedy, short replies)."""
+    """The tiny embedded SmolLM2-135M chat model, loaded once per session (greedy, short)."""
     from langchain_ste.models import load_chat_model
 
-    yield load_chat_model("local", max_new_tokens=64)
+    yield load_chat_model(TINY_SPEC, max_new_tokens=64)
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ from langchain_ste.cli import finetune  # noqa: F401  isort: skip
 from langchain_ste.cli import explore  # noqa: F401  isort: skip
 from langchain_ste.cli import curate  # noqa: F401  isort: skip
 from langchain_ste.cli import show  # noqa: F401  isort: skip
+from langchain_ste.cli import models  # noqa: F401  isort: skip
 
 
 def main() -> None:

@@ -15,7 +15,13 @@ app = typer.Typer(
 )
 
 ModelOption = Annotated[
-    str, typer.Option("--model", "-m", help="local (embedded SmolLM2), provider:model, or a name.")
+    str,
+    typer.Option(
+        "--model",
+        "-m",
+        help="local (embedded Qwen2.5-Coder-0.5B), local:NAME (see `ste models`), "
+        "provider:model, or a served name with --base-url.",
+    ),
 ]
 """The ``--model`` option: a `load_chat_model` spec."""
 

