@@ -166,6 +166,30 @@ def test_cases_single_turn_view_and_cpu_subset() -> None:
         load_entries(ids=["multi_turn_base_9999"])
 
 
+def test_categories_resolve_from_short_names_and_from_ids() -> None:
+    assert bfcl.resolve_categories(["miss_func", "base"]) == [
+        "multi_turn_miss_func",
+        "multi_turn_base",
+    ]
+    assert bfcl.resolve_categories("all") == list(bfcl.multi_turn_categories())
+    with pytest.raises(ValueError, match="choose from base, miss_func, miss_param, long_context"):
+        bfcl.resolve_categories("web_search")
+    mixed = load_entries(ids=["multi_turn_miss_param_2", "multi_turn_base_1"])
+    assert sorted(e.id for e in mixed) == ["multi_turn_base_1", "multi_turn_miss_param_2"]
+    assert [e.long_context for e in load_entries("long_context")[:1]] == [True]
+    assert not mixed[0].long_context
+    cpu = bfcl_cases(subset="cpu", category=["base", "miss_param"])
+    assert [c.category for c in cpu] == ["multi_turn_base"] * 6 + ["multi_turn_miss_param"] * 6
+    assert all(c.step_limit_fails for c in cpu)
+
+
+def test_ground_truth_of_every_category_passes_the_checker() -> None:
+    for category in bfcl.multi_turn_categories():
+        for entry in load_entries(category)[:3]:
+            result = check_calls(entry, ground_truth_calls(entry))
+            assert result.correct, (entry.id, result.reason)
+
+
 def test_unsupported_class_is_named_with_the_choices() -> None:
     with pytest.raises(ValueError, match="unsupported BFCL class 'WebSearchAPI'"):
         bfcl_environment(["WebSearchAPI"])
