@@ -39,7 +39,7 @@ from langchain_ste.explore.prompts import EVAL_SYSTEM
 
 logger = logging.getLogger(__name__)
 
-BENCHMARKS = ("bfcl-multi-turn", "bfcl-single-turn", "examples")
+BENCHMARKS = ("bfcl-multi-turn", "bfcl-single-turn", "demo", "examples")
 """Benchmark names that `load_cases` knows."""
 
 DEFAULT_MAX_STEPS = 20
@@ -97,7 +97,8 @@ def load_cases(
     """The cases of a named benchmark (one of `BENCHMARKS`).
 
     Args:
-        benchmark: ``bfcl-multi-turn``, ``bfcl-single-turn`` or ``examples``.
+        benchmark: ``bfcl-multi-turn``, ``bfcl-single-turn``, ``demo`` (the help desk) or
+            ``examples``.
         limit: at most this many cases (per BFCL category).
         subset: for BFCL, ``all`` (200 entries per category) or ``cpu`` (a fixed seeded sample,
             see `langchain_ste.evaluate.benchmarks.bfcl.cpu_subset`).
@@ -118,6 +119,10 @@ def load_cases(
         from langchain_ste.evaluate.benchmarks.examples import example_cases
 
         return example_cases(limit=limit)
+    if benchmark == "demo":
+        from langchain_ste.evaluate.benchmarks.examples import demo_cases
+
+        return demo_cases(limit=limit)
     if benchmark in ("bfcl-multi-turn", "bfcl-single-turn"):
         from langchain_ste.evaluate.benchmarks.bfcl import bfcl_cases
 
