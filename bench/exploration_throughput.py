@@ -40,12 +40,7 @@ def make_tools(n: int) -> list[StructuredTool]:
     ]
 
 
-def script(messages: list[BaseMessage], tools: list[str]) -> AIMessage | str:
-    system = messages[0].text if messages else ""
-    if system.startswith("You write realistic"):
-        return "Please shout hello"
-    if system.startswith("You check"):
-        return "Verdict: yes\nLesson: it upper-cases."
+def act(messages: list[BaseMessage], tools: list[str]) -> AIMessage | str:
     if isinstance(messages[-1], ToolMessage):
         return "HELLO"
     target = tools[0] if tools else "echo_0"
@@ -64,7 +59,14 @@ def script(messages: list[BaseMessage], tools: list[str]) -> AIMessage | str:
 
 def run(episodes: int, latency: float, concurrency: int) -> tuple[float, int, float]:
     """Wall seconds, model calls and CPU seconds of one exploration run."""
-    model = ScriptedChatModel(script=script, latency=latency)
+    model = ScriptedChatModel(
+        by_node={
+            "imagine": ["Please shout hello"],
+            "act": act,
+            "reflect": ["Verdict: yes\nLesson: it upper-cases."],
+        },
+        latency=latency,
+    )
     tools = make_tools(episodes)
     started, cpu = time.perf_counter(), time.process_time()
     trials = explore(

@@ -24,7 +24,7 @@ async def act(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
     if not messages:
         messages, exemplars = _opening(rt, state)
     try:
-        reply = await rt.call_model(rt.bound, messages, state["targets"][0])
+        reply = await rt.call_model(rt.bound, messages, state["targets"])
     except BudgetExhausted as exc:
         return rt.stopped(exc, state["targets"])
     except ModelCallFailed as exc:

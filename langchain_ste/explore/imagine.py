@@ -64,7 +64,7 @@ async def imagine(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
         parts.append(p.imagine_short_term.format(trials=_summarise(state["stm"])))
     messages: list[BaseMessage] = [SystemMessage("\n\n".join(parts)), HumanMessage(p.imagine_human)]
     try:
-        reply = await rt.call_model(rt.model, messages, target)
+        reply = await rt.call_model(rt.model, messages, state["targets"])
     except BudgetExhausted as exc:
         return rt.stopped(exc, state["targets"])
     except ModelCallFailed as exc:

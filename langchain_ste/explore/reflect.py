@@ -176,7 +176,7 @@ async def reflect(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
     if not error and state["query"]:
         messages = reflection_messages(state["query"], steps, final, prompts=rt.prompts)
         try:
-            reply = await rt.call_model(rt.model, messages, targets[0])
+            reply = await rt.call_model(rt.model, messages, targets)
             model_verdict, lesson = parse_reflection(reply.text)
             usage = add_usage(usage, reply)
         except BudgetExhausted as exc:

@@ -134,7 +134,7 @@ class UnitRuntime:
         return {"stopped": [str(exc)]}
 
     async def call_model(
-        self, runnable: Any, messages: list[BaseMessage], target: str
+        self, runnable: Any, messages: list[BaseMessage], targets: Sequence[str]
     ) -> AIMessage:
         """One model call under the budget and the concurrency bound.
 
@@ -143,12 +143,17 @@ class UnitRuntime:
         the node calling here holds only its own model call, so a rerun repeats nothing else and
         charges the budget once per attempt. The last attempt's error, or a non-transient one,
         becomes `ModelCallFailed`, which the node records in the trial.
+
+        The run metadata carries the unit's target tools (``ste_targets``) next to LangGraph's
+        ``langgraph_node``, so callbacks, tracing and scripted fakes know what the call is for.
         """
+        target = targets[0]
         self.tracker.check(target)
         self.tracker.charge_model_call(target)
         try:
             async with self.slot():
-                reply = await runnable.ainvoke(messages)
+                bound = runnable.with_config(metadata={"ste_targets": list(targets)})
+                reply = await bound.ainvoke(messages)
         except BudgetExhausted:
             raise
         except Exception as exc:

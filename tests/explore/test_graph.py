@@ -46,17 +46,9 @@ def call(name: str, **args: Any) -> AIMessage:
     )
 
 
-def phase(messages: list[BaseMessage]) -> str:
-    system = messages[0].text if messages else ""
-    if system.startswith("You write realistic"):
-        return "imagine"
-    if system.startswith("You check"):
-        return "reflect"
-    return "act"
-
-
 class Agent:
-    """A scripted explorer: numbered queries, one conversion call, an answer, a yes verdict."""
+    """A scripted explorer, routed by graph node: numbered queries (imagine), one conversion
+    call then an answer (act), a yes verdict (reflect)."""
 
     def __init__(
         self, act: Any = None, verdict: str = "Verdict: yes\nLesson: units matter."
@@ -65,18 +57,26 @@ class Agent:
         self.act = act
         self.verdict = verdict
 
-    def __call__(self, messages: list[BaseMessage], tools: list[str]) -> Any:
-        kind = phase(messages)
-        if kind == "imagine":
-            self.n += 1
-            return f"Convert {self.n} km to m"
-        if kind == "reflect":
-            return self.verdict
+    def model(self, **kw: Any) -> ScriptedChatModel:
+        return ScriptedChatModel(
+            by_node={"imagine": self.imagine, "act": self.answer, "reflect": [self.verdict]}, **kw
+        )
+
+    def imagine(self, messages: list[BaseMessage], tools: list[str]) -> Any:
+        self.n += 1
+        return f"Convert {self.n} km to m"
+
+    def answer(self, messages: list[BaseMessage], tools: list[str]) -> Any:
         if self.act is not None:
             return self.act(messages)
         if isinstance(messages[-1], ToolMessage):
             return f"The answer is {messages[-1].text}"
         return call("convert_units", value=1, from_unit="km", to_unit="m")
+
+
+def prompts_of(model: ScriptedChatModel, node: str) -> list[str]:
+    """The system prompts ``node`` sent to the model, in order."""
+    return [c["messages"][0].text for c in model.calls if c["node"] == node]
 
 
 SETTINGS = {f.name for f in fields(ExploreSettings)}
@@ -93,7 +93,7 @@ def run(model: ScriptedChatModel, tools: Any = None, **kw: Any) -> list[Any]:
 
 
 def test_trials_have_ids_pairs_steps_and_signals(tmp_path: Path) -> None:
-    trials = run(ScriptedChatModel(script=Agent()), episodes_per_tool=2, memory=tmp_path)
+    trials = run(Agent().model(), episodes_per_tool=2, memory=tmp_path)
     assert [t.trial_id for t in trials] == [
         "convert_units/e000/t0",
         "convert_units/e000/t1",
@@ -116,9 +116,9 @@ def test_trials_have_ids_pairs_steps_and_signals(tmp_path: Path) -> None:
 
 
 def test_short_term_memory_reaches_later_imagine_prompts() -> None:
-    model = ScriptedChatModel(script=Agent())
+    model = Agent().model()
     run(model, trials_per_episode=3)
-    imagine = [c["messages"][0].text for c in model.calls if phase(c["messages"]) == "imagine"]
+    imagine = prompts_of(model, "imagine")
     assert "Earlier questions and what happened" not in imagine[0]
     assert "1. Request: Convert 1 km to m" in imagine[1]
     assert "Lesson: units matter." in imagine[1]
@@ -126,21 +126,21 @@ def test_short_term_memory_reaches_later_imagine_prompts() -> None:
 
 
 def test_long_term_memory_steers_new_episodes(tmp_path: Path) -> None:
-    model = ScriptedChatModel(script=Agent())
+    model = Agent().model()
     run(model, memory=tmp_path, trials_per_episode=1, episodes_per_tool=2)
-    imagine = [c["messages"][0].text for c in model.calls if phase(c["messages"]) == "imagine"]
+    imagine = prompts_of(model, "imagine")
     assert "Questions already asked" not in imagine[0]
     assert "- Convert 1 km to m" in imagine[1]  # episode 1 sees episode 0's query
     # A later run with more episodes sees everything explored before.
-    model2 = ScriptedChatModel(script=Agent())
+    model2 = Agent().model()
     run(model2, memory=tmp_path, trials_per_episode=1, episodes_per_tool=3)
-    prompts = [c["messages"][0].text for c in model2.calls if phase(c["messages"]) == "imagine"]
+    prompts = prompts_of(model2, "imagine")
     assert len(prompts) == 1 and "- Convert 1 km to m" in prompts[0]
 
 
 def test_step_limit_bounds_tool_calls() -> None:
     always_call = Agent(act=lambda m: call("convert_units", value=2, from_unit="m", to_unit="cm"))
-    trials = run(ScriptedChatModel(script=always_call), trials_per_episode=1, max_steps=3)
+    trials = run(always_call.model(), trials_per_episode=1, max_steps=3)
     assert len(trials[0].steps) == 3
     assert trials[0].final_answer == ""
     check_tool_pairing(trials[0].to_messages())
@@ -172,7 +172,7 @@ def test_failures_are_recorded_not_raised() -> None:
             AIMessage(""),  # empty reply ends the trial
         ]
     )
-    model = ScriptedChatModel(script=Agent(act=lambda m: next(replies)))
+    model = Agent(act=lambda m: next(replies)).model()
     trials = run(model, [flaky, convert_units], trials_per_episode=1, max_steps=6, only=["flaky"])
     steps = trials[0].steps
     assert [s.error_kind for s in steps] == [
@@ -204,17 +204,17 @@ def test_model_errors_retry_then_record_a_failed_trial() -> None:
             return "done: 1000 m"
         return call("convert_units", value=1, from_unit="km", to_unit="m")
 
-    trials = run(ScriptedChatModel(script=Agent(act=act)), trials_per_episode=1)
+    trials = run(Agent(act=act).model(), trials_per_episode=1)
     assert trials[0].success and trials[0].error is None
 
     broken = Agent(act=lambda m: (_ for _ in ()).throw(ValueError("context too long")))
-    failed = run(ScriptedChatModel(script=broken), trials_per_episode=2)
+    failed = run(broken.model(), trials_per_episode=2)
     assert len(failed) == 2
     assert all(t.error and "context too long" in t.error and not t.success for t in failed)
 
 
 def test_budget_ends_the_run_cleanly_and_keeps_trials(tmp_path: Path) -> None:
-    model = ScriptedChatModel(script=Agent())
+    model = Agent().model()
     events: list[dict[str, Any]] = []
     trials = run(
         model,
@@ -253,7 +253,7 @@ def test_policy_skip_and_emulate_never_execute_the_tool() -> None:
     emulator = ScriptedChatModel(script=["mail queued (emulated)"])
     tools = [make("delete_all"), make("send_mail"), make("read")]
     trials = run(
-        ScriptedChatModel(script=Agent(act=act)),
+        Agent(act=act).model(),
         tools,
         trials_per_episode=1,
         policy=ToolPolicy(tools={"delete_all": "skip", "send_mail": "emulate"}),
@@ -276,7 +276,7 @@ class Crash(BaseException):
 def test_resume_after_a_crash_mid_episode_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     clean_dir, crash_dir = tmp_path / "clean", tmp_path / "crash"
     clean = run(
-        ScriptedChatModel(script=Agent()),
+        Agent().model(),
         episodes_per_tool=2,
         trials_per_episode=3,
         memory=clean_dir,
@@ -297,7 +297,7 @@ def test_resume_after_a_crash_mid_episode_loses_and_duplicates_nothing(tmp_path:
     )
     with pytest.raises(Crash):
         run(
-            ScriptedChatModel(script=Agent()),
+            Agent().model(),
             [dying_tool],
             episodes_per_tool=2,
             trials_per_episode=3,
@@ -306,7 +306,7 @@ def test_resume_after_a_crash_mid_episode_loses_and_duplicates_nothing(tmp_path:
     partial = TrialLog(crash_dir / "trials.jsonl").read()
     assert 0 < len(partial) < len(clean)
     resumed = run(
-        ScriptedChatModel(script=Agent()),
+        Agent().model(),
         episodes_per_tool=2,
         trials_per_episode=3,
         memory=crash_dir,
@@ -325,7 +325,7 @@ class Parent(TypedDict):
 
 def test_explorer_composes_as_a_subgraph() -> None:
     explorer = create_explorer(
-        ScriptedChatModel(script=Agent()),
+        Agent().model(),
         [convert_units],
         settings=ExploreSettings(episodes_per_tool=1, trials_per_episode=1),
     )
@@ -351,7 +351,7 @@ def test_units_run_concurrently() -> None:
     def act(messages: list[BaseMessage]) -> Any:
         return "done"  # answers without tools: 3 model calls per trial
 
-    model = ScriptedChatModel(script=Agent(act=act), latency=0.05)
+    model = Agent(act=act).model(latency=0.05)
     started = time.perf_counter()
     trials = asyncio.run(
         aexplore(
@@ -380,7 +380,7 @@ def test_tools_are_validated_up_front() -> None:
 
 
 def test_small_model_preset_shows_demonstrations_then_bootstraps() -> None:
-    model = ScriptedChatModel(script=Agent())
+    model = Agent().model()
     store = ListStore()
     trials = run(
         model,
@@ -396,7 +396,7 @@ def test_small_model_preset_shows_demonstrations_then_bootstraps() -> None:
     act_prompts = [
         c["messages"]
         for c in model.calls
-        if phase(c["messages"]) == "act" and len(c["messages"]) > 2
+        if c["node"] == "act" and len(c["messages"]) > 2
     ]
     assert any("[format example]" in m.text for m in act_prompts[0])
     assert trials[0].signals["called_target"] and trials[0].success

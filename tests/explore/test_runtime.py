@@ -17,24 +17,23 @@ from langchain_core.tools import StructuredTool
 from langchain_ste.explore import PRESETS, ExploreSettings, aexplore, create_explorer, explore
 from langchain_ste.explore.settings import default_preset, resolve_settings
 from langchain_ste.explore.studio import make_graph
-from langchain_ste.testing import ScriptedChatModel, ScriptedExplorer
+from langchain_ste.testing import ScriptedChatModel, ScriptedExplorer, run_metadata
 from langchain_ste.tools.examples import convert_units, search_catalog
 from langchain_ste.tools.policy import Budget
 
 _ids = itertools.count()
 
 
-def phase(messages: list[BaseMessage]) -> str:
-    system = messages[0].text if messages else ""
-    if system.startswith("You write realistic"):
-        return "imagine"
-    return "reflect" if system.startswith("You check") else "act"
+def phase() -> str:
+    """The exploration node calling the model, from LangGraph's run metadata (no prompt text)."""
+    node = run_metadata().get("langgraph_node")
+    return node if node in ("imagine", "reflect") else "act"
 
 
 def converter(messages: list[BaseMessage], tools: list[str]) -> Any:
     """Imagine, call convert_units once, answer with the result, say yes; 10 tokens a call."""
     usage = {"input_tokens": 7, "output_tokens": 3, "total_tokens": 10}
-    kind = phase(messages)
+    kind = phase()
     if kind == "imagine":
         return AIMessage("Convert 5 km to m", usage_metadata=usage)
     if kind == "reflect":
@@ -95,7 +94,7 @@ def test_token_budget_stops_cleanly() -> None:
 
 def test_per_tool_budget_stops_one_tool_and_not_the_other() -> None:
     def script(messages: list[BaseMessage], tools: list[str]) -> Any:
-        return "Verdict: no" if phase(messages) == "reflect" else "Find a yoga mat"
+        return "Verdict: no" if phase() == "reflect" else "Find a yoga mat"
 
     trials = explore(
         ScriptedChatModel(script=script),
@@ -111,7 +110,7 @@ def test_empty_and_unformatted_replies_are_recorded() -> None:
     replies = iter(["", "I think you should convert it yourself."])
 
     def script(messages: list[BaseMessage], tools: list[str]) -> Any:
-        kind = phase(messages)
+        kind = phase()
         if kind == "imagine":
             return "Convert 5 km to m"
         return "Verdict: no\nLesson: call the tool." if kind == "reflect" else next(replies)
@@ -129,7 +128,7 @@ def test_empty_and_unformatted_replies_are_recorded() -> None:
 
 def test_imagine_failure_is_a_failed_trial() -> None:
     def script(messages: list[BaseMessage], tools: list[str]) -> Any:
-        return "   " if phase(messages) == "imagine" else "unused"
+        return "   " if phase() == "imagine" else "unused"
 
     trials = explore(
         ScriptedChatModel(script=script),
@@ -268,7 +267,7 @@ def test_transient_errors_are_retried_by_the_node_retry_policy_in_sync_runs_too(
     failures = iter([RateLimitError("429"), RateLimitError("429")])
 
     def script(messages: list[BaseMessage], tools: list[str]) -> Any:
-        if phase(messages) == "imagine":
+        if phase() == "imagine":
             failure = next(failures, None)
             if failure is not None:
                 raise failure
