@@ -419,7 +419,8 @@ def _check_tool_dict(tool: Mapping[str, Any], schema: Mapping[str, Any]) -> None
         raise ValueError(
             f"tool {name!r}: 'parameters' must be a JSON Schema object, not {params!r}"
         )
-    kind = _TYPE_ALIASES.get(str(params.get("type", "object")).lower(), params.get("type"))
+    declared = params.get("type", "object")
+    kind = _TYPE_ALIASES.get(str(declared).lower(), declared)
     props = params.get("properties", {})
     if kind != "object" or not isinstance(props, Mapping):
         raise ValueError(

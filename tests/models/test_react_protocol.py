@@ -234,6 +234,20 @@ def test_tool_dicts_in_an_unknown_shape_are_refused(shape: dict, message: str) -
         render_tools([shape])
 
 
+@pytest.mark.parametrize(
+    "shape",
+    [
+        {"name": "ping", "description": "Ping."},
+        {"name": "ping", "description": "Ping.", "parameters": {}},
+        {"type": "function", "function": {"name": "ping", "parameters": {"type": "object"}}},
+        {"name": "ping", "input_schema": {"type": "object", "properties": {}}},
+        {"name": "ping", "parameters": {"type": "dict", "properties": {}}, "response": {}},
+    ],
+)
+def test_tool_dicts_in_known_shapes_render(shape: dict) -> None:
+    assert "- ping:" in render_tools([shape])
+
+
 def test_history_is_rewritten_as_react_turns() -> None:
     call = {"name": "search_catalog", "args": {"query": "mat"}, "id": "c1", "type": "tool_call"}
     msgs = messages_to_react(
