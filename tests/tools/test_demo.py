@@ -23,7 +23,7 @@ def run(name: str, **args: object) -> str:
         ("check_room", {"room": "B2-114", "date": "March 3rd"}, "YYYY-MM-DD"),
         ("quote_shipping", {"weight": 2000, "country": "Germany"}, "ISO 3166 alpha-2"),
         ("find_flights", {"origin": "Lisbon", "destination": "CDG", "date": "2027-05-10"}, "IATA"),
-        ("find_customer", {"email": "nobody@example.com"}, "no customer"),
+        ("find_customer", {"email": "Ana Silva"}, "give the customer's email address"),
     ],
 )
 def test_what_users_say_is_refused_with_the_format_the_tool_wants(
@@ -37,6 +37,10 @@ def test_ids_one_tool_returns_are_what_another_needs() -> None:
     customer = run("find_customer", email="Ana.Silva@example.com")
     assert customer.endswith("ORD-88213, ORD-88240")
     assert "shipped" in run("get_order", order_id="ORD-88240")
+    invented = run("find_customer", email="jo.doe@mail.com")
+    assert invented == run("find_customer", email="jo.doe@mail.com")
+    first_order = invented.split("orders (oldest first): ")[1].split(",")[0]
+    assert run("get_order", order_id=first_order).startswith(f"{first_order}: ")
 
 
 def test_outputs_are_deterministic_and_reveal_units() -> None:
