@@ -1,19 +1,15 @@
-"""The documentation: the site builds strictly, the API reference covers the public API, and the
-examples in the package's docstrings run (as langmem tests its docstrings)."""
+"""The documentation: the site builds strictly and the API reference covers the public API (the
+examples in the package's docstrings run through pytest's ``--doctest-modules``, see
+``pyproject.toml``)."""
 
 from __future__ import annotations
 
-import doctest
-import importlib
-import importlib.util
 import inspect
 import os
-import pkgutil
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -21,14 +17,6 @@ import langchain_ste
 
 ROOT = Path(__file__).resolve().parents[1]
 API_PAGE = ROOT / "docs" / "api.md"
-
-# Docstring examples of these modules need optional packages; without them they are skipped.
-EXTRAS: dict[str, tuple[str, ...]] = {
-    "langchain_ste.evaluate.benchmarks.bfcl": ("bfcl_eval",),
-    "langchain_ste.explore.ray": ("ray",),
-    "langchain_ste.finetune.lora": ("torch", "transformers", "peft"),
-    "langchain_ste.models.local": ("torch", "transformers"),
-}
 
 # Public names whose documentation is missing in the package (owned by other modules' authors);
 # strict xfail, so fixing one makes this list fail until the name is removed from it.
@@ -42,31 +30,6 @@ def _defining_module(name: str) -> str:
     if inspect.isclass(obj) or inspect.isfunction(obj) or inspect.ismethod(obj):
         return str(module)
     return langchain_ste._EXPORTS[name]
-
-
-def _doctest_modules() -> list[str]:
-    """Every module of the package (the public API is small; the examples of the rest run too)."""
-    names: set[str] = set(langchain_ste._EXPORTS.values())
-    names |= {m.name for m in pkgutil.walk_packages(langchain_ste.__path__, "langchain_ste.")}
-    for name in langchain_ste.__all__:
-        try:
-            names.add(_defining_module(name))
-        except ImportError:  # an optional extra is missing; the module is skipped below
-            continue
-    return sorted(n for n in names if _missing_extras(n) or _has_examples(n))
-
-
-def _has_examples(module: str) -> bool:
-    """Packages that only re-export names have no examples of their own: nothing to run."""
-    try:
-        found = doctest.DocTestFinder(exclude_empty=True).find(importlib.import_module(module))
-    except ImportError:
-        return True  # reported as a failure by the test, with the import error
-    return any(t.examples for t in found)
-
-
-def _missing_extras(module: str) -> list[str]:
-    return [m for m in EXTRAS.get(module, ()) if importlib.util.find_spec(m) is None]
 
 
 # -- (a) the site builds ----------------------------------------------------------------------
@@ -122,29 +85,3 @@ def test_public_name_is_in_the_api_reference(name: str) -> None:
     assert candidates & documented, (
         f"{name} (from {sorted(candidates)}) is not in docs/api.md: add '::: <module>'"
     )
-
-
-# -- (c) the docstring examples run -----------------------------------------------------------
-
-
-@pytest.mark.parametrize("module_name", _doctest_modules())
-def test_docstring_examples_run(
-    module_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    missing = _missing_extras(module_name)
-    if missing:
-        pytest.skip(f"{module_name} needs {', '.join(missing)}")
-    module: ModuleType = importlib.import_module(module_name)
-    monkeypatch.chdir(tmp_path)  # examples that write files write them here
-    finder = doctest.DocTestFinder(exclude_empty=True)
-    runner = doctest.DocTestRunner(
-        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False
-    )
-    tests = [t for t in finder.find(module, module_name) if t.examples]
-    failures = []
-    for test in sorted(tests, key=lambda t: t.name):
-        report: list[str] = []
-        result = runner.run(test, out=report.append, clear_globs=True)
-        if result.failed:
-            failures.append(f"{test.name}:\n{''.join(report)[-2000:]}")
-    assert not failures, "\n\n".join(failures)

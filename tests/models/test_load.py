@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import doctest
 from pathlib import Path
 
 import pytest
 from langchain_openai import ChatOpenAI
 
-from langchain_ste import models
 from langchain_ste.models import load_chat_model
 from langchain_ste.models.local import ChatLocalHF
 from langchain_ste.models.react import ReActChatModel
@@ -80,7 +78,3 @@ def test_openai_compatible_spec_needs_a_base_url() -> None:
 def test_native_protocol_keeps_the_model() -> None:
     model = load_chat_model("qwen", base_url="http://127.0.0.1:8000/v1", protocol="native")
     assert isinstance(model, ChatOpenAI)
-
-
-def test_docstring_examples_run() -> None:
-    assert doctest.testmod(models, raise_on_error=False).failed == 0

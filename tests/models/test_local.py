@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import importlib.util
 import json
 from pathlib import Path
@@ -10,7 +9,6 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from langchain_ste.models import local as local_model
 from langchain_ste.models.embedded import EMBEDDED, TINY
 from langchain_ste.models.local import (
     AdapterMismatchError,
@@ -161,10 +159,6 @@ def test_adapters_load_on_their_base_and_mismatched_shapes_are_refused(tmp_path:
     )
     with pytest.raises(AdapterMismatchError, match="does not fit"):
         load_hf_model(TINY_SPEC, adapter=str(tmp_path / "tiny"))
-
-
-def test_docstring_examples_run() -> None:
-    assert doctest.testmod(local_model, raise_on_error=False).failed == 0
 
 
 def test_adapter_for_another_base_model_is_refused(tmp_path: Path) -> None:

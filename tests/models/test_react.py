@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import doctest
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.outputs import ChatResult
 from pydantic import Field
 
-from langchain_ste.models import react as react_model
 from langchain_ste.models.react import ReActChatModel, react_generate
 from langchain_ste.models.react_protocol import LENIENT_CALLS_KEY
 from langchain_ste.testing import ScriptedChatModel
@@ -142,7 +140,3 @@ def test_react_generate_is_the_shared_text_path() -> None:
 
 def test_model_name_comes_from_the_inner_model() -> None:
     assert ReActChatModel(inner=ScriptedChatModel(model_name="qwen")).model_name == "qwen"
-
-
-def test_docstring_examples_run() -> None:
-    assert doctest.testmod(react_model, raise_on_error=False).failed == 0

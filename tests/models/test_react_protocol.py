@@ -401,11 +401,3 @@ def test_consecutive_actions_are_still_parallel_calls() -> None:
     )
     reply = parse_react(text, WEATHER_TOOLS)
     assert [c["args"]["city"] for c in reply.tool_calls] == ["Paris", "Rome"]
-
-
-def test_docstring_examples_run() -> None:
-    import doctest
-
-    from langchain_ste.models import react_protocol as protocol
-
-    assert doctest.testmod(protocol, raise_on_error=False).failed == 0
