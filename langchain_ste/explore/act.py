@@ -28,9 +28,10 @@ async def act(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
     except BudgetExhausted as exc:
         return rt.stopped(exc, state["targets"])
     except ModelCallFailed as exc:
-        return {"messages": messages, "exemplars": exemplars, "error": f"act failed: {exc}"}
+        error = rt.redact(f"act failed: {exc}")
+        return {"messages": messages, "exemplars": exemplars, "error": error}
     return {
-        "messages": [*messages, reply],
+        "messages": [*messages, rt.redact_message(reply)],
         "exemplars": exemplars,
         "usage": add_usage(state["usage"], reply),
     }
@@ -90,8 +91,9 @@ async def execute(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
             emulator=rt.emulator or rt.model,
             emulator_prompt=rt.prompts.emulate_tool_system,
         )
-        messages.append(tool_message)
-        steps.append(step.to_dict())
+        messages.append(rt.redact_message(tool_message))
+        step_data = step.to_dict()
+        steps.append(rt.redactor.redact_value(step_data) if rt.redactor else step_data)
     for bad in reply.invalid_tool_calls:
         error = bad.get("error") or "malformed tool call"
         kind: ErrorKind = "unknown_tool" if str(error).startswith("unknown tool") else "parse_error"
@@ -100,17 +102,17 @@ async def execute(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
                 tool=bad.get("name") or "",
                 args={},
                 call_id=bad.get("id") or "",
-                output=str(bad.get("args") or ""),
+                output=rt.redact(str(bad.get("args") or "")),
                 status="error",
                 error_kind=kind,
-                error=str(error),
+                error=rt.redact(str(error)),
             ).to_dict()
         )
     if reply.invalid_tool_calls:
         messages.append(
             HumanMessage(
                 rt.prompts.parse_error_feedback.format(
-                    error=reply.invalid_tool_calls[0].get("error")
+                    error=rt.redact(str(reply.invalid_tool_calls[0].get("error")))
                 )
             )
         )

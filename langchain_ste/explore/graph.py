@@ -137,6 +137,8 @@ def create_explorer(
     validate_tools(tools)
     resolved = resolve_settings(model, settings)
     known = [t.name for t in tools]
+    policy = policy or ToolPolicy()
+    policy.check_tools(known)
     groups = [list(g) for g in resolved.tool_groups] or [[name] for name in known]
     for group in groups:
         if not group or set(group) - set(known):
@@ -146,7 +148,7 @@ def create_explorer(
         tools=tools,
         store=open_store(memory),
         settings=resolved,
-        policy=policy or ToolPolicy(),
+        policy=policy,
         tracker=(budget or Budget()).tracker(),
         redactor=redactor,
         emulator=emulator,

@@ -68,8 +68,9 @@ async def imagine(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
     except BudgetExhausted as exc:
         return rt.stopped(exc, state["targets"])
     except ModelCallFailed as exc:
-        return {"error": f"imagine failed: {exc}", "imagine_s": time.perf_counter() - started}
-    query = clean_query(reply.text)
+        error = rt.redact(f"imagine failed: {exc}")
+        return {"error": error, "imagine_s": time.perf_counter() - started}
+    query = rt.redact(clean_query(reply.text))
     usage = add_usage({}, reply)
     if not query:
         return {

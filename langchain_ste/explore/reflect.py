@@ -182,7 +182,7 @@ async def reflect(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
         except BudgetExhausted as exc:
             return rt.stopped(exc, state["targets"])
         except ModelCallFailed as exc:
-            error = f"reflect failed: {exc}"
+            error = rt.redact(f"reflect failed: {exc}")
     sig = signals(steps, final, model_verdict=model_verdict, targets=targets)
     now = time.perf_counter()
     act_s = (started - state["act_started"]) if state["act_started"] else 0.0

@@ -14,7 +14,7 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
@@ -34,6 +34,7 @@ from langchain_ste.trial import Trial
 if TYPE_CHECKING:
     from langchain_ste.explore.settings import ExploreSettings
 
+M = TypeVar("M", bound=BaseMessage)
 _TRANSIENT_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
 _TRANSIENT_NAMES = (
     "RateLimit",
@@ -172,6 +173,30 @@ class UnitRuntime:
         return Trial.make_id(
             state["targets"], state["episodes"][state["position"]], state["trial_index"]
         )
+
+    def redact(self, text: str) -> str:
+        """``text`` with secrets masked (unchanged without a redactor)."""
+        return self.redactor.redact_text(text) if self.redactor is not None else text
+
+    def redact_message(self, message: M) -> M:
+        """A copy of ``message`` with secrets masked in its content and tool-call arguments.
+
+        Everything a node returns goes through here or `redact` first: graph state (and so a
+        checkpointer) never holds a raw secret, and neither does what the model reads next.
+        """
+        if self.redactor is None:
+            return message
+        redactor = self.redactor
+        update: dict[str, Any] = {"content": redactor.redact_value(message.content)}
+        if isinstance(message, AIMessage):
+            update["tool_calls"] = [
+                {**c, "args": redactor.redact_value(c["args"])} for c in message.tool_calls
+            ]
+            update["invalid_tool_calls"] = [
+                {**c, "args": redactor.redact_text(c["args"] or "")}
+                for c in message.invalid_tool_calls
+            ]
+        return message.model_copy(update=update)
 
     def persist(self, trial: Trial) -> None:
         """Append one finished trial to the store (one writer at a time)."""
