@@ -20,6 +20,7 @@ import logging
 import multiprocessing
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -277,62 +278,262 @@ def fault_prompt_injection(n: int, work: Path) -> Row:
     )
 
 
-SECRETS = [
-    "sk-proj-Abc123Def456Ghi789Jkl012",
-    "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6",
-    "Tr0ub4dor&3horse",
-    "AKIAIOSFODNN7EXAMPLE",
-]
+def secret_samples() -> list[tuple[str, str, str]]:
+    """``(format, text as it appears, the secret in it)`` for each secret format the redactor
+    must mask; the values are random (seeded) and match each provider's published shape."""
+    rng = random.Random(19)
+    alnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+    def r(k: int, chars: str = alnum) -> str:
+        return "".join(rng.choice(chars) for _ in range(k))
+
+    def h(k: int) -> str:
+        return r(k, "0123456789abcdef")
+
+    pem = f"-----BEGIN RSA PRIVATE KEY-----\nMIIE{r(40)}\n-----END RSA PRIVATE KEY-----"
+    aws_secret = f"{r(15)}a/{r(12)}B+{r(8)}7"  # 40 characters
+    pairs = [
+        ("openai", "sk-proj-" + r(24), "{s}"),
+        ("anthropic", "sk-ant-api03-" + r(24), "{s}"),
+        ("stripe", "sk_live_" + r(24), "{s}"),
+        ("github", "ghp_" + r(36), "{s}"),
+        ("gitlab", "glpat-" + r(20), "{s}"),
+        ("aws_access_key_id", "AKIA" + r(16, upper), "{s}"),
+        ("aws_secret_access_key", aws_secret, "aws secret {s}"),
+        ("google_api_key", "AIza" + r(35), "{s}"),
+        ("google_oauth_token", "ya29." + r(40), "{s}"),
+        ("google_client_secret", "GOCSPX-" + r(28), "{s}"),
+        ("huggingface", "hf_" + r(34), "{s}"),
+        ("groq", "gsk_" + r(40), "{s}"),
+        ("replicate", "r8_" + r(37), "{s}"),
+        ("slack_token", f"xoxb-{r(12, '0123456789')}-{r(24)}", "{s}"),
+        (
+            "slack_webhook",
+            f"T{r(8, upper)}/B{r(8, upper)}/{r(24)}",
+            "https://hooks.slack.com/services/{s}",
+        ),
+        (
+            "discord_webhook",
+            f"{r(18, '0123456789')}/{r(60)}",
+            "https://discord.com/api/webhooks/{s}",
+        ),
+        ("sendgrid", f"SG.{r(22)}.{r(43)}", "{s}"),
+        ("mailgun", "key-" + h(32), "{s}"),
+        ("twilio", "SK" + h(32), "{s}"),
+        ("npm", "npm_" + r(36), "{s}"),
+        ("pypi", "pypi-AgEIcHlwaS5vcmc" + r(60), "{s}"),
+        ("shopify", "shpat_" + h(32), "{s}"),
+        ("digitalocean", "dop_v1_" + h(64), "{s}"),
+        ("databricks", "dapi" + h(32), "{s}"),
+        ("telegram_bot", f"{r(10, '0123456789')}:AA{r(33)}", "{s}"),
+        ("age_key", "AGE-SECRET-KEY-1" + r(58, upper), "{s}"),
+        ("private_key_block", pem, "{s}"),
+        ("jwt", f"eyJ{r(20)}.eyJ{r(30)}.{r(43)}", "{s}"),
+        ("bearer", r(32), "Authorization: Bearer {s}"),
+        ("basic", r(24) + "==", "Authorization: Basic {s}"),
+        ("authorization_token", r(28), "Authorization: Token {s}"),
+        ("cookie", r(26), "Cookie: sessionid={s}"),
+        ("url_password_with_slash", f"pa55/{r(10)}", "postgres://user:{s}@db.internal:5432/app"),
+        ("url_password_empty_user", r(14), "redis://:{s}@cache.internal:6379/0"),
+        ("password_assignment", f"{r(12)}&3x", "password={s}"),
+        ("json_api_key", f"{r(8)} with spaces {r(8)}", '{{"api_key": "{s}"}}'),
+        ("env_aws_secret", f"{r(20)}/{r(19)}", "AWS_SECRET_ACCESS_KEY={s}"),
+        ("azure_account_key", r(86) + "==", "AccountName=acct;AccountKey={s};EndpointSuffix=x"),
+        ("cli_flag", r(20), "deploy --api-key {s}"),
+    ]
+    return [(name, template.format(s=secret), secret) for name, secret, template in pairs]
 
 
-def fault_secrets(n: int, work: Path) -> Row:
-    from langchain_core.embeddings import DeterministicFakeEmbedding
+def _planted() -> tuple[str, list[tuple[str, str]]]:
+    """One text that holds every sample, and the (format, secret) pairs to look for."""
+    samples = secret_samples()
+    return "\n".join(text for _, text, _ in samples), [(n, s) for n, _, s in samples]
 
-    from langchain_ste.memory.chroma import ExplorationMemory
 
-    @tool
-    def connect(url: str, api_key: str) -> str:
-        """Connect to a database."""
-        return f"ok {SECRETS[1]} aws {SECRETS[3]}"
+def _leaks(root: Path, secrets: list[tuple[str, str]]) -> set[str]:
+    """The formats whose secret occurs in any file under ``root`` (raw bytes: SQLite, HNSW...)."""
+    blobs = [p.read_bytes() for p in root.rglob("*") if p.is_file()]
+    return {name for name, secret in secrets if any(secret.encode() in b for b in blobs)}
+
+
+def _secret_script(blob: str) -> Callable[[list[BaseMessage], list[str]], Any]:
+    """An explorer that plants ``blob`` in the query, the tool arguments, the answer and the
+    lesson; the tool itself echoes it back in its output."""
 
     def script(messages: list[BaseMessage], tools: list[str]) -> Any:
         if not tools:
-            return (
-                f"Verdict: yes\nLesson: key={SECRETS[0]}"
-                if "check whether" in str(messages[0].content)
-                else f"Connect to postgres://u:{SECRETS[2]}@db/x"
-            )
+            if "check whether" in str(messages[0].content):
+                return f"Verdict: yes\nLesson: remember {blob}"
+            return f"Connect with these credentials: {blob}"
         if messages[-1].type == "tool":
-            return AIMessage(f"token {SECRETS[1]}")
+            return AIMessage(f"Connected. For the record: {blob}")
+        args = {"url": blob, "api_key": blob, "note": blob}
         return AIMessage(
-            "",
-            tool_calls=[
-                {
-                    "name": "connect",
-                    "id": "c",
-                    "type": "tool_call",
-                    "args": {"url": f"postgres://u:{SECRETS[2]}@db/x", "api_key": SECRETS[0]},
-                }
-            ],
+            "", tool_calls=[{"name": "connect", "args": args, "id": "c1", "type": "tool_call"}]
         )
 
-    out = work / "secrets"
-    memory = ExplorationMemory(out, embeddings=DeterministicFakeEmbedding(size=16))
+    return script
+
+
+def _secret_tool(blob: str) -> BaseTool:
+    @tool
+    def connect(url: str, api_key: str, note: str) -> str:
+        """Connect to a service and report the session."""
+        return f"connected; session details: {blob}"
+
+    return connect
+
+
+def _fake_embeddings() -> Any:
+    from langchain_core.embeddings import DeterministicFakeEmbedding
+
+    return DeterministicFakeEmbedding(size=16)
+
+
+def _path_explore_memory(out: Path, blob: str, settings: ExploreSettings) -> None:
+    from langchain_ste.memory.chroma import ExplorationMemory
+
     explore(
-        ScriptedChatModel(script=script),
-        [connect],
-        memory=memory,
-        settings=ExploreSettings(episodes_per_tool=1, trials_per_episode=n),
+        ScriptedChatModel(script=_secret_script(blob)),
+        [_secret_tool(blob)],
+        memory=ExplorationMemory(out, embeddings=_fake_embeddings()),
+        settings=settings,
     )
-    files = [p for p in out.rglob("*") if p.is_file()]
-    leaks = sum(s.encode() in p.read_bytes() for p in files for s in SECRETS)
-    trials = len(memory.trials())
+
+
+def _path_explore_dir(out: Path, blob: str, settings: ExploreSettings) -> None:
+    explore(
+        ScriptedChatModel(script=_secret_script(blob)),
+        [_secret_tool(blob)],
+        memory=out,
+        settings=settings,
+    )
+
+
+def _path_checkpoints(out: Path, blob: str, settings: ExploreSettings) -> None:
+    import sqlite3
+
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    from langchain_ste.explore import create_explorer
+
+    out.mkdir(parents=True)
+    conn = sqlite3.connect(out / "checkpoints.sqlite", check_same_thread=False)
+    try:
+        graph = create_explorer(
+            ScriptedChatModel(script=_secret_script(blob)),
+            [_secret_tool(blob)],
+            memory=out / "memory",
+            settings=settings,
+            checkpointer=SqliteSaver(conn),
+        )
+        graph.invoke({}, {"configurable": {"thread_id": "t1"}})
+    finally:
+        conn.close()
+
+
+def _path_recorder(out: Path, blob: str, judged: bool) -> None:
+    from langchain.agents import create_agent
+
+    from langchain_ste.exploit import TrialRecorder
+    from langchain_ste.memory.chroma import ExplorationMemory
+
+    call = {"name": "connect", "args": {"url": blob, "api_key": blob, "note": blob}}
+    model = ScriptedChatModel(
+        script=[AIMessage("", tool_calls=[{**call, "id": "c1", "type": "tool_call"}]), blob]
+    )
+    judge = ScriptedChatModel(script=[f"Verdict: yes\nLesson: {blob}"]) if judged else None
+    recorder = TrialRecorder(
+        memory=ExplorationMemory(out, embeddings=_fake_embeddings()), judge=judge
+    )
+    agent = create_agent(model, [_secret_tool(blob)], middleware=[recorder])
+    agent.invoke({"messages": [("user", f"Connect please: {blob}")]})
+    for run in recorder.pending_runs():
+        recorder.feedback(run, success=True, lesson=f"it worked with {blob}")
+
+
+def _path_export(out: Path, blob: str, settings: ExploreSettings) -> None:
+    from typer.testing import CliRunner
+
+    from langchain_ste.cli import app
+
+    _path_explore_dir(out / "run", blob, settings)
+    CliRunner().invoke(
+        app, ["export", str(out / "run"), str(out / "data.jsonl"), "--include-failed"]
+    )
+    shutil.rmtree(out / "run")  # only the exported files are this path's
+
+
+def _path_logs(out: Path, blob: str, settings: ExploreSettings) -> None:
+    import langchain_ste.memory.chroma  # noqa: F401  its logger exists before the install
+    from langchain_ste.tools.redact import install_log_redaction
+
+    out.mkdir(parents=True)
+    handler = logging.FileHandler(out / "ste.log")
+    logging.getLogger("langchain_ste").addHandler(handler)
+    try:
+        install_log_redaction()
+        for name in ("langchain_ste.explore.graph", "langchain_ste.memory.chroma"):
+            logging.getLogger(name).warning("planted %s", blob)
+    finally:
+        logging.getLogger("langchain_ste").removeHandler(handler)
+        handler.close()
+
+
+SECRET_PATHS: dict[str, Callable[[Path, str, ExploreSettings], None]] = {
+    "explore -> ExplorationMemory (trials.jsonl, Chroma)": _path_explore_memory,
+    "explore -> folder (trials.jsonl)": _path_explore_dir,
+    "explorer graph + SqliteSaver (checkpoints)": _path_checkpoints,
+    "TrialRecorder with a judge (trials.jsonl, Chroma)": (
+        lambda out, blob, _: _path_recorder(out, blob, judged=True)
+    ),
+    "TrialRecorder + feedback() (trials.jsonl, Chroma)": (
+        lambda out, blob, _: _path_recorder(out, blob, judged=False)
+    ),
+    "ste export (dataset, tools.json)": _path_export,
+    "logs (install_log_redaction)": _path_logs,
+}
+"""Every path that writes trials, state or logs to disk, each run with all formats planted."""
+
+
+def _run_secret_path(name: str, out: str, trials: int) -> None:
+    blob, _ = _planted()
+    settings = ExploreSettings(episodes_per_tool=1, trials_per_episode=trials, max_concurrency=1)
+    SECRET_PATHS[name](Path(out), blob, settings)
+
+
+def secret_write_paths(work: Path, n: int = 2) -> dict[str, set[str]]:
+    """Run every write path with every secret format planted, each in a fresh process (Chroma's
+    HNSW file is saved from uninitialised memory, so one process's heap must not bleed into
+    another path's files); return the formats found on disk per path (empty: nothing leaked)."""
+    _, secrets = _planted()
+    ctx = multiprocessing.get_context("spawn")
+    found: dict[str, set[str]] = {}
+    for k, name in enumerate(SECRET_PATHS):
+        out = work / f"path{k}"
+        proc = ctx.Process(target=_run_secret_path, args=(name, str(out), n))
+        proc.start()
+        proc.join(300)
+        if proc.exitcode != 0:
+            raise RuntimeError(f"write path {name!r} failed (exit code {proc.exitcode})")
+        found[name] = _leaks(out, secrets)
+    return found
+
+
+def fault_secrets(n: int, work: Path) -> Row:
+    formats = len(secret_samples())
+    found = secret_write_paths(work, n=2)
+    leaked = {path: names for path, names in found.items() if names}
+    pairs = formats * len(found)
+    note = f"{formats} formats x {len(found)} write paths ({', '.join(found)}); found on disk: "
+    note += (
+        "; ".join(f"{p}: {len(v)} ({', '.join(sorted(v))})" for p, v in leaked.items())
+        if leaked
+        else "0"
+    )
     return Row(
-        "secrets_in_args_and_outputs",
-        n,
-        trials if leaks == 0 else 0,
-        n - trials,
-        f"secrets found in {len(files)} files on disk: {leaks}",
+        "secrets_on_every_write_path", pairs, pairs - sum(map(len, leaked.values())), 0, note
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -51,3 +51,22 @@ def load_model_option(
         return load_chat_model(spec, base_url=base_url, **kwargs)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint=option) from exc
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """End the command with ``error: message`` on one line of stderr and exit ``code``.
+
+    For bad input: no traceback, no usage box, nothing written. Secrets in the message (an
+    exception may quote a key) are masked.
+
+    Example:
+        >>> try:
+        ...     fail("--out: /etc/passwd is a file, not a folder")
+        ... except typer.Exit as exc:
+        ...     print(exc.exit_code)
+        2
+    """
+    from langchain_ste.tools.redact import redact_text
+
+    typer.echo(f"error: {redact_text(' '.join(str(message).splitlines()))}", err=True)
+    raise typer.Exit(code)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,9 +14,9 @@ from langchain_core.tools import BaseTool
 from rich.console import Console
 from rich.table import Table
 
-from langchain_ste.cli.app import BaseUrlOption, ModelOption, app, load_model_option
+from langchain_ste.cli.app import BaseUrlOption, ModelOption, app, fail, load_model_option
 from langchain_ste.tools.policy import Budget, ToolPolicy
-from langchain_ste.trial import Trial
+from langchain_ste.trial import Trial, TrialSchemaError
 
 
 def parse_policy(items: Sequence[str]) -> ToolPolicy:
@@ -122,23 +124,38 @@ def explore_command(
     """
     from langchain_ste.explore.settings import resolve_settings
     from langchain_ste.memory.lock import RunLockedError
-    from langchain_ste.tools.loading import load_object, load_tools
 
-    try:
-        tool_list = load_tools(tools)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="TOOLS") from exc
+    # Every input is checked before anything is created in OUT: bad input is a one-line error
+    # (`fail`), exit code 2, and nothing written.
+    tool_list = _load_tools_or_fail(tools)
     names = [t.name for t in tool_list]
     unknown = sorted(set(only or ()) - set(names))
     if unknown:
-        raise typer.BadParameter(
-            f"unknown tools {unknown}; the spec gives {names}", param_hint="--only"
-        )
-    tool_policy = parse_policy(policy or [])
-    if model_factory:
-        chat_model = load_object(model_factory)()
-    else:
-        chat_model = load_model_option(model, base_url)
+        fail(f"--only: unknown tools {unknown}; known tools: {', '.join(names)}")
+    try:
+        tool_policy = parse_policy(policy or [])
+        tool_policy.check_tools(names)
+    except typer.BadParameter as exc:
+        fail(f"--policy: {exc.message}")
+    except ValueError as exc:
+        fail(f"--policy: {exc}")
+    for option, count in (
+        ("--episodes", episodes),
+        ("--trials", trials),
+        ("--max-steps", max_steps),
+        ("--max-concurrency", max_concurrency),
+    ):
+        if count is not None and count < 1:
+            fail(f"{option} must be at least 1, not {count}")
+    for option, limit in (
+        ("--max-model-calls", max_model_calls),
+        ("--max-tokens", max_tokens),
+        ("--max-seconds", max_seconds),
+    ):
+        if limit is not None and limit <= 0:
+            fail(f"{option} must be positive, not {limit}")
+    _check_out(out)
+    chat_model = _load_model_or_fail(model_factory, model, base_url)
     overrides = {
         "episodes_per_tool": episodes,
         "trials_per_episode": trials,
@@ -148,23 +165,28 @@ def explore_command(
     try:
         settings = resolve_settings(chat_model, preset, overrides)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+        fail(f"--preset: {exc}")
+    budget = Budget(max_model_calls=max_model_calls, max_tokens=max_tokens, max_seconds=max_seconds)
     selected = [n for n in (only or names) if tool_policy.action(n) != "skip"]
     total = len(selected) * settings.episodes_per_tool * settings.trials_per_episode
+    done_before = _finished(out, selected)
+    created = not out.exists()
     store: dict[str, Any] = {"memory": out}
-    if memory:
-        from langchain_ste.memory.chroma import ExplorationMemory
-
-        store = {"memory": ExplorationMemory(out)}
     console = Console(stderr=True)
-    budget = Budget(max_model_calls=max_model_calls, max_tokens=max_tokens, max_seconds=max_seconds)
     try:
+        if memory:
+            from langchain_ste.memory.chroma import ExplorationMemory, MemoryStoreError
+
+            try:
+                store = {"memory": ExplorationMemory(out)}
+            except MemoryStoreError as exc:
+                fail(str(exc))
         found = explore_with_progress(
             chat_model,
             tool_list,
             store=store,
             total=total,
-            done_before=_finished(out, selected),
+            done_before=done_before,
             console=console,
             settings=settings,
             only=selected,
@@ -172,10 +194,79 @@ def explore_command(
             budget=budget,
         )
     except RunLockedError as exc:
-        console.print(f"error: {exc}")
-        raise typer.Exit(2) from exc
+        _forget(out, created)
+        fail(str(exc))
+    except (ValueError, TrialSchemaError) as exc:  # e.g. tools the explorer refuses
+        _forget(out, created)
+        fail(str(exc))
+    except typer.Exit:
+        _forget(out, created)
+        raise
     Console().print(summary_table(found))
     typer.echo(f"{len(found)} trials in {out / 'trials.jsonl'}")
+
+
+def _load_tools_or_fail(spec: str) -> list[BaseTool]:
+    from langchain_ste.tools.loading import load_tools
+
+    try:
+        return load_tools(spec)
+    except ValueError as exc:
+        fail(f"TOOLS: {exc}")
+
+
+def _load_model_or_fail(factory: str | None, model: str, base_url: str | None) -> BaseChatModel:
+    """The explorer model of ``--model-factory`` (called) or ``--model``; bad ones fail."""
+    if not factory:
+        try:
+            return load_model_option(model, base_url)
+        except typer.BadParameter as exc:
+            fail(f"{exc.param_hint or '--model'}: {exc.message}")
+        except Exception as exc:  # the provider's client refused (no key, bad option...)
+            fail(f"--model: cannot load {model!r}: {type(exc).__name__}: {exc}")
+    from langchain_ste.tools.loading import load_object
+
+    try:
+        made = load_object(factory)
+    except ValueError as exc:
+        fail(f"--model-factory: {exc}")
+    if not callable(made):
+        fail(f"--model-factory: {factory} is a {type(made).__name__}, not a callable")
+    try:
+        chat_model = made()
+    except Exception as exc:
+        fail(f"--model-factory: {factory}() failed: {type(exc).__name__}: {exc}")
+    if not isinstance(chat_model, BaseChatModel):
+        fail(
+            f"--model-factory: {factory}() gave a {type(chat_model).__name__}, not a LangChain "
+            "chat model"
+        )
+    return chat_model
+
+
+def _check_out(out: Path) -> None:
+    """``--out`` must be a folder (or not exist yet) whose trials file, if any, reads cleanly."""
+    if out.exists() and not out.is_dir():
+        fail(f"--out: {out} is a file, not a folder; pass a folder for the trials and memory")
+    for parent in [out, *out.parents]:
+        if parent.exists():
+            if not os.access(parent, os.W_OK | os.X_OK):
+                fail(f"--out: {parent} is not writable")
+            break
+    trials_file = out / "trials.jsonl"
+    if trials_file.exists():
+        from langchain_ste.trial_log import TrialLog
+
+        try:
+            TrialLog(trials_file).read()
+        except TrialSchemaError as exc:
+            fail(f"--out holds a trials file that cannot be resumed: {exc}")
+
+
+def _forget(out: Path, created: bool) -> None:
+    """Remove ``out`` again if this run created it and wrote no trial into it."""
+    if created and out.is_dir() and not (out / "trials.jsonl").exists():
+        shutil.rmtree(out, ignore_errors=True)
 
 
 def explore_with_progress(

@@ -1,33 +1,57 @@
-"""`ste export` and `ste finetune`: trials -> a fine-tuning dataset, or on to a LoRA adapter."""
+"""`ste export` and `ste finetune`: trials -> a fine-tuning dataset, or on to a LoRA adapter.
+
+Bad input (a missing or corrupt trials file, a file without trials, an output that is the input
+or already exists without ``--force``) is a one-line error with exit code 2, and nothing is
+written; every file these commands replace is written atomically (`langchain_ste.fileio`).
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from langchain_ste.cli.app import app
+from langchain_ste.cli.app import app, fail
 
 _FORMATS = {"react": "react", "hf": "native", "native": "native", "openai": "openai"}
 
 
+def trials_source(path: Path) -> Path:
+    """The ``trials.jsonl`` meant by ``path`` (the file, or the one in an exploration folder).
+
+    Example:
+        >>> trials_source(Path("runs/1")), trials_source(Path("runs/1/trials.jsonl"))
+        (PosixPath('runs/1/trials.jsonl'), PosixPath('runs/1/trials.jsonl'))
+    """
+    return path / "trials.jsonl" if path.is_dir() or not path.suffix else path
+
+
 def load_trials_or_exit(path: Path) -> list[Any]:
-    """The trials of a ``trials.jsonl`` file or of an exploration folder holding one.
+    """The trials of a ``trials.jsonl`` file or of an exploration folder holding one; a
+    missing, corrupt or empty file ends the command with a one-line error.
 
     Example:
         >>> try:
         ...     load_trials_or_exit(Path("/nonexistent"))
-        ... except typer.BadParameter as exc:
-        ...     print(exc.message)
-        no trials file at /nonexistent/trials.jsonl: run `ste explore` first
+        ... except typer.Exit as exc:
+        ...     print(exc.exit_code)
+        2
     """
+    from langchain_ste.trial import TrialSchemaError
     from langchain_ste.trial_log import read_trials
 
-    source = path / "trials.jsonl" if path.is_dir() or not path.suffix else path
+    source = trials_source(path)
     if not source.is_file():
-        raise typer.BadParameter(f"no trials file at {source}: run `ste explore` first")
-    return read_trials(source)
+        fail(f"no trials file at {source}: run `ste explore` first")
+    try:
+        loaded = read_trials(source)
+    except TrialSchemaError as exc:
+        fail(f"{exc} (is {source.name} a trials file written by `ste explore`?)")
+    if not loaded:
+        fail(f"{source} holds no trials: run `ste explore` first")
+    return loaded
 
 
 def tools_or_none(spec: str | None) -> list[Any] | None:
@@ -39,7 +63,7 @@ def tools_or_none(spec: str | None) -> list[Any] | None:
     try:
         return load_tools(spec)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--tools") from exc
+        fail(f"--tools: {exc}")
 
 
 def previous_records(folders: list[Path]) -> list[list[dict[str, Any]]]:
@@ -51,12 +75,37 @@ def previous_records(folders: list[Path]) -> list[list[dict[str, Any]]]:
     for folder in folders:
         path = folder / RECORDS_FILE
         if not path.is_file():
-            raise typer.BadParameter(
-                f"{folder} has no {RECORDS_FILE}: pass adapter folders written by `ste finetune`",
-                param_hint="--previous",
+            fail(
+                f"--previous: {folder} has no {RECORDS_FILE}: pass adapter folders written by "
+                "`ste finetune`"
             )
-        rounds.append(read_jsonl(path))
+        try:
+            rounds.append(read_jsonl(path))
+        except (ValueError, UnicodeDecodeError) as exc:
+            fail(f"--previous: {path} is not a JSONL file ({exc})")
     return rounds
+
+
+def check_outputs(source: Path, outputs: list[Path], *, force: bool) -> None:
+    """Refuse to write over the input, a folder, or (without ``force``) an existing file.
+
+    Example:
+        >>> try:
+        ...     check_outputs(Path("t.jsonl"), [Path("t.jsonl")], force=True)
+        ... except typer.Exit as exc:
+        ...     print(exc.exit_code)
+        2
+    """
+    for path in outputs:
+        if path.resolve() == source.resolve() or (
+            path.exists() and source.exists() and path.samefile(source)
+        ):
+            fail(f"{path} is the input trials file: write the output somewhere else")
+        if path.is_dir():
+            fail(f"{path} is a folder: pass a file to write")
+    existing = [str(p) for p in outputs if p.exists()]
+    if existing and not force:
+        fail(f"{', '.join(existing)} already exists: pass --force to replace it")
 
 
 ToolsOption = Annotated[
@@ -84,28 +133,45 @@ def export_command(
         int | None, typer.Option("--max-per-tool", help="At most N examples per tool.")
     ] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing OUT (and tools.json beside it).")
+    ] = False,
 ) -> None:
-    """Export trials as a fine-tuning dataset (JSONL, plus tools.json with the tool schemas)."""
-    from langchain_ste.finetune.dataset import export_dataset
+    """Export trials as a fine-tuning dataset (JSONL, plus tools.json with the tool schemas).
+
+    An existing OUT (or tools.json beside it) is only replaced with --force, never the input.
+    """
+    from langchain_ste.fileio import atomic_write_jsonl, atomic_write_text
+    from langchain_ste.finetune.dataset import (
+        build_sft_records,
+        infer_tool_schemas,
+        tool_schemas_of,
+    )
 
     if format not in _FORMATS:
-        raise typer.BadParameter(f"choose one of {', '.join(_FORMATS)}", param_hint="--format")
+        fail(f"--format: choose one of {', '.join(_FORMATS)}, not {format!r}")
+    if max_per_tool is not None and max_per_tool < 1:
+        fail(f"--max-per-tool must be at least 1, not {max_per_tool}")
+    source = trials_source(trials)
+    schemas_path = out.parent / "tools.json"
+    check_outputs(source, [out, schemas_path], force=force)
+    loaded = load_trials_or_exit(trials)
+    tool_list = tools_or_none(tools)
     try:
-        stats = export_dataset(
-            trials,
-            out,
+        records, stats = build_sft_records(
+            loaded,
+            tool_list,
             format=_FORMATS[format],  # type: ignore[arg-type]
-            tools=tools_or_none(tools),
             only_successful=not include_failed,
             dedupe=dedupe,
             max_per_tool=max_per_tool,
             seed=seed,
         )
-    except FileNotFoundError as exc:
-        raise typer.BadParameter(str(exc), param_hint="TRIALS") from exc
     except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        fail(str(exc))
+    schemas = tool_schemas_of(tool_list) if tool_list is not None else infer_tool_schemas(loaded)
+    atomic_write_jsonl(out, records)
+    atomic_write_text(schemas_path, json.dumps(schemas, indent=2, ensure_ascii=False))
     typer.echo(f"{stats} -> {out}")
 
 
@@ -141,18 +207,36 @@ def finetune_command(
     seed: Annotated[int, typer.Option("--seed")] = 0,
 ) -> None:
     """Train a LoRA adapter on the successful trials (with replay of earlier rounds)."""
-    from langchain_ste.finetune.dataset import build_sft_records, write_jsonl
+    from langchain_ste.fileio import atomic_write_jsonl
+    from langchain_ste.finetune.dataset import build_sft_records
     from langchain_ste.finetune.lora import train_lora
     from langchain_ste.finetune.replay import RECORDS_FILE, replay_mix
 
+    if out.exists() and not out.is_dir():
+        fail(f"--out: {out} is a file, not a folder for the adapter")
+    for option, number in (
+        ("--epochs", epochs),
+        ("--lr", lr),
+        ("--batch-size", batch_size),
+        ("--grad-accum", grad_accum),
+        ("--max-length", max_length),
+        ("--rank", rank),
+    ):
+        if number <= 0:
+            fail(f"{option} must be positive, not {number}")
+    if max_steps is not None and max_steps < 1:
+        fail(f"--max-steps must be at least 1, not {max_steps}")
+    if not 0 <= replay <= 1:
+        fail(f"--replay is a fraction between 0 and 1, not {replay}")
     loaded = load_trials_or_exit(trials)
     earlier = previous_records(list(previous or []))
     try:
         records, stats = build_sft_records(loaded, tools_or_none(tools), seed=seed)
         mixed = replay_mix(records, earlier, replay_fraction=replay, seed=seed)
     except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        fail(str(exc))
+    if not mixed:
+        fail(f"no training records in {trials_source(trials)} ({stats}): nothing to train on")
     adapter = None if fresh or not previous else previous[-1]
     typer.echo(
         f"{stats}; training on {len(mixed)} records ({len(mixed) - len(records)} replayed)"
@@ -177,9 +261,8 @@ def finetune_command(
             seed=seed,
         )
     except ValueError as exc:  # includes an adapter for another base model
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    write_jsonl(records, out / RECORDS_FILE)
+        fail(str(exc))
+    atomic_write_jsonl(out / RECORDS_FILE, records)
     curve = report.loss_curve
     typer.echo(
         f"{report.steps} steps, loss {curve[0]:.3f} -> {curve[-1]:.3f}, "

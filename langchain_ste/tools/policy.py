@@ -8,9 +8,11 @@ tool.
 
 from __future__ import annotations
 
+import difflib
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -58,6 +60,44 @@ class ToolPolicy:
     def isolated(self, tool_name: str) -> bool:
         """Whether ``tool_name`` runs in a separate process."""
         return self.isolate if isinstance(self.isolate, bool) else tool_name in self.isolate
+
+    def check_tools(self, names: Iterable[str]) -> None:
+        """Raise unless every tool this policy names (in ``tools`` and ``isolate``) is known.
+
+        A policy entry for a misspelt name would otherwise do nothing at all: the real tool
+        would run under the default action.
+
+        Args:
+            names: the names of the tools being explored.
+
+        Raises:
+            ValueError: the policy names tools that are not in ``names``; the message lists
+                the known tools (and the closest match of each unknown name).
+
+        Example:
+            >>> policy = ToolPolicy(tools={"cancel_order": "skip"})
+            >>> try:
+            ...     policy.check_tools(["get_order", "cancel_pending_order"])
+            ... except ValueError as exc:
+            ...     print(exc)
+            policy names unknown tools: cancel_order (did you mean cancel_pending_order?); \
+known tools: get_order, cancel_pending_order
+        """
+        known = list(dict.fromkeys(names))
+        named = list(self.tools)
+        if not isinstance(self.isolate, bool):
+            named += sorted(self.isolate)
+        unknown = [n for n in dict.fromkeys(named) if n not in known]
+        if not unknown:
+            return
+        described = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            described.append(f"{name} (did you mean {close[0]}?)" if close else name)
+        raise ValueError(
+            f"policy names unknown tools: {', '.join(described)}; known tools: "
+            f"{', '.join(known) or 'none'}"
+        )
 
 
 class BudgetExhausted(RuntimeError):

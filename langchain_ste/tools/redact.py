@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from langchain_core.messages import BaseMessage, message_to_dict, messages_from_dict
+
 from langchain_ste.trial import Trial
 
 MASK = "[REDACTED]"
@@ -21,8 +23,10 @@ MASK = "[REDACTED]"
 _KEY_WORDS = (
     r"api[_-]?key|apikey|secret(?:[_-]?key)?|client[_-]?secret|password|passwd|pwd|passphrase"
     r"|(?:access|auth|refresh|session|bearer|id)?[_-]?token|access[_-]?key|private[_-]?key"
-    r"|credentials?|authorization"
+    r"|account[_-]?key|signature|credentials?|authorization"
 )
+_AUTH_SCHEMES = r"bearer|basic|token|digest|negotiate|ntlm|apikey|api-key|key|jwt|sso-key|splunk"
+"""Scheme words of an ``Authorization`` header: the credential after them is masked."""
 
 DEFAULT_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(
@@ -30,18 +34,46 @@ DEFAULT_PATTERNS: tuple[re.Pattern[str], ...] = (
         r"(?: BLOCK)?-----",
         re.DOTALL,
     ),
+    re.compile(r"\bAGE-SECRET-KEY-1[0-9A-Z]{58}\b"),  # age encryption keys
     re.compile(r"\bsk-(?:ant-|proj-|or-)?[A-Za-z0-9_\-]{16,}"),  # OpenAI, Anthropic, OpenRouter
     re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}"),  # Stripe
     re.compile(r"\b(?:ghp|gho|ghs|ghu|ghr|github_pat)_[A-Za-z0-9_]{20,}"),  # GitHub
     re.compile(r"\bglpat-[A-Za-z0-9_\-]{20,}"),  # GitLab
     re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),  # AWS access key ids
+    # AWS secret access keys: 40 characters of base64 with upper, lower case and digits
+    re.compile(
+        r"(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+]{0,39}[a-z])(?=[A-Za-z0-9/+]{0,39}[A-Z])"
+        r"(?=[A-Za-z0-9/+]{0,39}[0-9])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"
+    ),
     re.compile(r"\bAIza[0-9A-Za-z_\-]{35}"),  # Google API keys
+    re.compile(r"\bya29\.[0-9A-Za-z_\-]{20,}"),  # Google OAuth access tokens
+    re.compile(r"\bGOCSPX-[0-9A-Za-z_\-]{20,}"),  # Google OAuth client secrets
     re.compile(r"\bhf_[A-Za-z0-9]{30,}"),  # Hugging Face
     re.compile(r"\bgsk_[A-Za-z0-9]{20,}"),  # Groq
-    re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),  # Slack
+    re.compile(r"\br8_[A-Za-z0-9]{30,}"),  # Replicate
+    re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),  # Slack tokens
+    re.compile(r"https://hooks\.slack\.com/services/[A-Za-z0-9/_\-]{20,}"),  # Slack webhooks
+    re.compile(r"https://(?:\w+\.)?discord(?:app)?\.com/api/webhooks/\d+/[\w\-]{20,}"),
+    re.compile(r"\bSG\.[\w\-]{16,}\.[\w\-]{16,}"),  # SendGrid
+    re.compile(r"\bkey-[0-9a-f]{32}\b"),  # Mailgun
+    re.compile(r"\bSK[0-9a-f]{32}\b"),  # Twilio API keys
+    re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"),  # npm
+    re.compile(r"\bpypi-[A-Za-z0-9_\-]{50,}"),  # PyPI
+    re.compile(r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b"),  # Shopify
+    re.compile(r"\bdo[pro]_v1_[a-f0-9]{64}\b"),  # DigitalOcean
+    re.compile(r"\bdapi[0-9a-f]{32}\b"),  # Databricks
+    re.compile(r"\b\d{8,10}:AA[0-9A-Za-z_\-]{33}\b"),  # Telegram bots
     re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),  # JWT
     re.compile(r"(?i)\b(?:bearer|basic)\s+[A-Za-z0-9._~+/\-]{12,}=*"),
-    re.compile(r"(?<=://)[^/\s:@]+:(?P<secret>[^/\s@]+)(?=@)"),  # user:password@ in URLs
+    # Authorization: Token abc / Authorization: abc (the scheme word is kept)
+    re.compile(
+        rf"(?i)\b(?:proxy-)?authorization\b[\"']?\s*[:=]\s*[\"']?(?>(?:(?:{_AUTH_SCHEMES})\s+)?)"
+        r"(?P<secret>(?!\[REDACTED\])[^\s\"',;]{3,})"
+    ),
+    re.compile(r"(?i)\b(?:set-)?cookie\b\s*:\s*(?P<secret>[^\r\n\"']{3,})"),  # cookie headers
+    # user:password@ in URLs (the user may be empty, the password may hold a slash; a port
+    # followed by a path is not a password)
+    re.compile(r"(?<=://)[^/\s:@]*:(?!\d{1,5}(?:/|$))(?P<secret>[^\s@]+?)(?=@[^\s@/]+)"),
     # "api_key": "a value, maybe with spaces" / 'password': '...'
     re.compile(
         rf"(?i)[\"'][\w-]*(?:{_KEY_WORDS})[\"']\s*:\s*\"(?P<secret>(?:[^\"\\]|\\.){{3,}})\""
@@ -49,12 +81,13 @@ DEFAULT_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(rf"(?i)[\"'][\w-]*(?:{_KEY_WORDS})[\"']\s*:\s*'(?P<secret>[^']{{3,}})'"),
     # password=hunter2, API_KEY: abc123, ?token=abc123 (unquoted values)
     re.compile(
-        rf"(?i)\b[\w-]*(?:{_KEY_WORDS})\b[\"']?\s*[:=]\s*[\"']?"
+        rf"(?i)\b[\w-]*(?:{_KEY_WORDS})\b[\"']?\s*[:=]\s*[\"']?(?>(?:(?:{_AUTH_SCHEMES})\s+)?)"
         r"(?P<secret>(?!\[REDACTED\])[^\s\"',;&}\]]{4,})"
     ),
     # command lines: --password hunter2, --api-key abc123
     re.compile(rf"(?i)--[\w-]*(?:{_KEY_WORDS})\s+(?P<secret>(?!\[REDACTED\])[^\s\"']{{4,}})"),
 )
+"""The built-in secret formats (see docs/safety.md for the list)."""
 
 SECRET_KEY = re.compile(rf"(?i)^(?:[\w-]*[_-])?(?:{_KEY_WORDS})$")
 """Dictionary keys whose string values are always masked (``password``, ``db_api_key``...)."""
@@ -107,14 +140,58 @@ class Redactor:
         return text
 
     def redact_value(self, value: Any) -> Any:
-        """Mask secrets in strings nested anywhere in JSON-like data (lists come back as lists)."""
+        """Mask secrets in strings nested anywhere in JSON-like data (lists come back as lists).
+
+        LangChain messages and trials found inside come back as redacted copies too, so a graph
+        state update can be redacted whole before it is checkpointed.
+
+        Example:
+            >>> from langchain_core.messages import HumanMessage
+            >>> out = Redactor().redact_value({"messages": [HumanMessage("pwd=hunter22")]})
+            >>> out["messages"][0].content
+            'pwd=[REDACTED]'
+        """
         if isinstance(value, str):
             return self.redact_text(value)
         if isinstance(value, dict):
             return {k: self._redact_item(k, v) for k, v in value.items()}
         if isinstance(value, list | tuple):
             return [self.redact_value(v) for v in value]
+        if isinstance(value, BaseMessage):
+            return self.redact_message(value)
+        if isinstance(value, Trial):
+            return self.redact_trial(value)
         return value
+
+    def redact_message(self, message: BaseMessage) -> BaseMessage:
+        """A copy of ``message`` with secrets masked in its content (text and content blocks),
+        tool call arguments (values under secret-looking keys whole), ``additional_kwargs``
+        and metadata; ids, names and tool call ids are kept.
+
+        Example:
+            >>> from langchain_core.messages import AIMessage
+            >>> call = {"name": "login", "args": {"user": "bob", "password": "pw"}, "id": "c1"}
+            >>> Redactor().redact_message(AIMessage("", tool_calls=[call])).tool_calls[0]["args"]
+            {'user': 'bob', 'password': '[REDACTED]'}
+        """
+        record = message_to_dict(message)
+        data = self.redact_value(record["data"])
+        for key in ("id", "name", "tool_call_id"):  # identifiers, never secrets
+            if key in record["data"]:
+                data[key] = record["data"][key]
+        return messages_from_dict([{"type": record["type"], "data": data}])[0]
+
+    def redact_messages(self, messages: Iterable[BaseMessage]) -> list[BaseMessage]:
+        """Redacted copies of ``messages`` (see `redact_message`), in order.
+
+        Example:
+            >>> from langchain_core.messages import HumanMessage, ToolMessage
+            >>> msgs = [HumanMessage("use sk-abcdefghijklmnopqrstuvwx"),
+            ...         ToolMessage("Authorization: Token s3cr3t-v4lue", tool_call_id="c1")]
+            >>> [m.content for m in Redactor().redact_messages(msgs)]
+            ['use [REDACTED]', 'Authorization: Token [REDACTED]']
+        """
+        return [self.redact_message(m) for m in messages]
 
     def _redact_item(self, key: Any, value: Any) -> Any:
         if (
@@ -183,6 +260,17 @@ def redact_value(value: Any) -> Any:
 def redact_trial(trial: Trial) -> Trial:
     """A copy of ``trial`` with secrets masked by the default `Redactor`."""
     return _default().redact_trial(trial)
+
+
+def redact_messages(messages: Iterable[BaseMessage]) -> list[BaseMessage]:
+    """Redacted copies of LangChain messages, with the default `Redactor`.
+
+    Example:
+        >>> from langchain_core.messages import HumanMessage
+        >>> redact_messages([HumanMessage("redis://:hunter22@cache:6379")])[0].content
+        'redis://:[REDACTED]@cache:6379'
+    """
+    return _default().redact_messages(messages)
 
 
 def _default() -> Redactor:

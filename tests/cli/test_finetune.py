@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from typer.testing import CliRunner
@@ -106,3 +107,59 @@ def test_finetune_rejects_previous_folders_without_records(
 ) -> None:
     result = runner.invoke(app, ["finetune", str(trials_file), "--previous", str(tmp_path)])
     assert result.exit_code == 2 and RECORDS_FILE in result.output
+
+
+def test_export_never_replaces_its_input(trials_file: Path) -> None:
+    before = trials_file.read_bytes()
+    for out in (trials_file, trials_file.parent / "." / "trials.jsonl"):
+        result = runner.invoke(app, ["export", str(trials_file), str(out), "--force"])
+        assert result.exit_code == 2 and "is the input trials file" in result.stderr
+    folder = runner.invoke(app, ["export", str(trials_file.parent), str(trials_file), "--force"])
+    assert folder.exit_code == 2
+    assert trials_file.read_bytes() == before
+    assert not (trials_file.parent / "tools.json").exists()
+
+
+def test_export_replaces_an_existing_output_only_with_force(
+    trials_file: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "ds" / "data.jsonl"
+    out.parent.mkdir()
+    out.write_text("keep me\n")
+    refused = runner.invoke(app, ["export", str(trials_file), str(out), "--tools", TOOLS])
+    assert refused.exit_code == 2 and "--force" in refused.stderr
+    assert out.read_text() == "keep me\n" and not (out.parent / "tools.json").exists()
+    forced = runner.invoke(app, ["export", str(trials_file), str(out), "--tools", TOOLS, "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert len(out.read_text().splitlines()) == 6
+    assert sorted(p.name for p in out.parent.iterdir()) == ["data.jsonl", "tools.json"]
+
+
+def test_export_writes_atomically(trials_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ds" / "data.jsonl"
+    out.parent.mkdir()
+    out.write_text("old\n")
+    with mock.patch("langchain_ste.fileio.os.replace", side_effect=OSError("disk gone")):
+        result = runner.invoke(
+            app, ["export", str(trials_file), str(out), "--tools", TOOLS, "--force"]
+        )
+    assert result.exit_code != 0
+    assert out.read_text() == "old\n"  # the old file whole, no temporary file left
+    assert sorted(p.name for p in out.parent.iterdir()) == ["data.jsonl"]
+
+
+def test_finetune_on_a_file_without_trials_is_one_line_and_writes_nothing(
+    trials: list[Trial], tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    dataset = tmp_path / "data.jsonl"
+    dataset.write_text(json.dumps({"messages": [{"role": "user", "content": "hi"}]}) + "\n")
+    for source, needle in ((empty, "holds no trials"), (dataset, "data.jsonl:1: not a trial")):
+        out = tmp_path / "adapter"
+        result = runner.invoke(app, ["finetune", str(source), "--out", str(out)])
+        assert result.exit_code == 2, result.output
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+        assert needle in lines[0]
+        assert "Traceback" not in result.output and not out.exists()

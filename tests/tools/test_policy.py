@@ -59,3 +59,15 @@ def test_tracker_is_thread_safe() -> None:
         t.join()
     assert tracker.model_calls == tracker.tool_calls == tracker.tokens == 8000
     assert tracker.model_calls_by_tool["t"] == 8000
+
+
+def test_check_tools_refuses_unknown_names_and_lists_the_known_ones() -> None:
+    known = ["get_order_details", "cancel_pending_order"]
+    policy = ToolPolicy(tools={"cancel_order": "skip"}, isolate=frozenset({"get_orders"}))
+    with pytest.raises(ValueError) as info:
+        policy.check_tools(known)
+    message = str(info.value)
+    assert "cancel_order (did you mean cancel_pending_order?)" in message
+    assert "get_orders (did you mean get_order_details?)" in message
+    assert message.endswith("known tools: get_order_details, cancel_pending_order")
+    ToolPolicy(tools={"cancel_pending_order": "skip"}, isolate=True).check_tools(known)
