@@ -1,8 +1,9 @@
-"""`ste demo`: explore the example tools, show the memory, compare plain vs STE agents, report."""
+"""`ste demo`: explore, show the memory, score the learner without and with STE, report."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,9 @@ from typer.testing import CliRunner
 
 from langchain_ste import models
 from langchain_ste.cli import app
-from langchain_ste.cli import demo as demo_module
-from langchain_ste.cli.demo import lora_finetuner, run_demo
+from langchain_ste.cli.demo import DEMO_EXPLORE, DEMO_SETTINGS, run_demo, verdict_line
+from langchain_ste.evaluate.benchmarks.examples import example_cases
+from langchain_ste.evaluate.pipeline import lora_finetune
 from langchain_ste.evaluate.runner import EVAL_SYSTEM
 from langchain_ste.testing import ScriptedChatModel, ScriptedExplorer
 from langchain_ste.tools.examples import HELD_OUT_QUESTIONS, example_tools
@@ -23,6 +25,13 @@ from langchain_ste.trial import Trial
 from langchain_ste.trial_log import TrialLog
 
 ANSWERS = {q["question"]: q for q in HELD_OUT_QUESTIONS}
+QUICK = replace(
+    DEMO_SETTINGS,
+    explore=replace(DEMO_EXPLORE, episodes_per_tool=1, trials_per_episode=2),
+    finetune=False,
+    explorer_reference=False,
+    protocols=("native",),
+)
 
 
 class LearnsFromExemplars(ScriptedExplorer):
@@ -47,11 +56,21 @@ def quiet() -> Console:
     return Console(record=True, width=200)
 
 
-def test_demo_explores_then_ste_beats_the_plain_agent(tmp_path: Path) -> None:
-    console = quiet()
-    result = run_demo(
-        LearnsFromExemplars(), out=tmp_path, episodes=1, trials=2, questions=4, console=console
+def demo(model: BaseChatModel, out: Path, **kwargs: Any) -> Any:
+    options: dict[str, Any] = {"settings": QUICK, "console": quiet(), **kwargs}
+    return run_demo(
+        model,
+        lambda protocol, adapter: model,
+        out=out,
+        tools=example_tools(),
+        cases=example_cases(limit=4),
+        **options,
     )
+
+
+def test_demo_explores_then_ste_beats_the_baseline(tmp_path: Path) -> None:
+    console = quiet()
+    result = demo(LearnsFromExemplars(), tmp_path, console=console)
     # Exploration: 2 tools x 1 episode x 2 trials, on disk in the memory folder.
     assert len(result.trials) == 4
     assert len(TrialLog(tmp_path / "memory" / "trials.jsonl").read()) == 4
@@ -60,115 +79,124 @@ def test_demo_explores_then_ste_beats_the_plain_agent(tmp_path: Path) -> None:
     assert [r.correct for r in result.runs["baseline"]] == [False] * 4
     assert [r.correct for r in result.runs["ste-in-context"]] == [True] * 4
     report = json.loads(result.paths["json"].read_text())
-    assert set(report["entries"]) == {"baseline", "ste-in-context"}
-    assert "| all | 0.0 | 100.0 (+100.0) |" in result.paths["md"].read_text()
+    assert report["scores"]["ste-in-context"]["all"]["correct_rate"] == 1.0
+    assert report["meta"]["explorer"] == report["meta"]["learner"] == "scripted-explorer"
+    assert report["meta"]["successful_trials"] == 4 and report["meta"]["baseline_protocol"]
     assert result.paths["png"].stat().st_size > 1000
     text = console.export_text()
     assert "what was learned" in text and "the middleware retrieves" in text
     assert HELD_OUT_QUESTIONS[0]["question"] in text
     assert "✓ convert_units(3.0, 'in', 'cm')" in text
     assert "✗ (answered without a tool)" in text
+    assert "ste-in-context: correct +100 points over the baseline" in text
 
 
-def test_demo_resumes_without_redoing_trials(tmp_path: Path) -> None:
-    run_demo(ScriptedExplorer(), out=tmp_path, episodes=1, trials=1, questions=1, console=quiet())
+def test_a_rerun_redoes_no_trial_and_no_measured_condition(tmp_path: Path) -> None:
+    demo(ScriptedExplorer(), tmp_path)
     again = ScriptedExplorer()
-    result = run_demo(again, out=tmp_path, episodes=1, trials=1, questions=1, console=quiet())
+    console = quiet()
+    result = demo(again, tmp_path, console=console)
     ids = [t.trial_id for t in TrialLog(tmp_path / "memory" / "trials.jsonl").read()]
-    assert len(ids) == len(set(ids)) == 2
-    assert len(result.trials) == 2
-    imagined = [c for c in again.calls if c["node"] == "imagine"]
-    assert imagined == []  # nothing explored twice
+    assert len(ids) == len(set(ids)) == len(result.trials) == 4
+    assert again.calls == []  # nothing explored or answered twice
+    text = console.export_text()
+    assert "zero-shot-native: already measured" in text  # the baseline is stored under its name
+    assert "ste-in-context: already measured" in text
 
 
-def test_demo_evaluates_the_finetuned_model_it_is_given(tmp_path: Path) -> None:
-    seen: list[int] = []
-
-    def finetune(trials: list[Trial]) -> BaseChatModel:
-        seen.append(len(trials))
-        return LearnsFromExemplars()  # no exemplars without the middleware: all wrong
-
+def test_the_best_zero_shot_protocol_is_the_baseline(tmp_path: Path) -> None:
+    react_knows = LearnsFromExemplars()
+    plain = ScriptedExplorer()
+    settings = replace(QUICK, protocols=("native", "react"))
     result = run_demo(
-        ScriptedExplorer(),
+        plain,
+        lambda protocol, adapter: react_knows if protocol == "react" else plain,
         out=tmp_path,
-        episodes=1,
-        trials=1,
-        questions=2,
+        settings=settings,
+        tools=example_tools(),
+        cases=example_cases(limit=2),
+        console=quiet(),
+    )
+    assert result.meta["baseline_protocol"] in ("native", "react")
+    assert "zero-shot-native" in result.runs or "zero-shot-react" in result.runs
+    best = result.meta["baseline_protocol"]
+    other = next(c for c in result.runs if c.startswith("zero-shot-"))
+    assert other == f"zero-shot-{'react' if best == 'native' else 'native'}"
+
+
+def test_the_fine_tuned_learner_is_scored_with_its_adapter(tmp_path: Path) -> None:
+    built: list[tuple[str, str | None]] = []
+    model = ScriptedExplorer()
+
+    def learner(protocol: Any, adapter: str | None) -> BaseChatModel:
+        built.append((protocol, adapter))
+        return model
+
+    def finetune(trials: list[Trial], folder: Path) -> tuple[str, Any]:
+        assert len(trials) == 4
+        return str(folder), "react"
+
+    settings = replace(QUICK, finetune=True, explorer_reference=True)
+    result = run_demo(
+        model,
+        learner,
+        out=tmp_path,
+        settings=settings,
+        tools=example_tools(),
+        cases=example_cases(limit=2),
         finetune=finetune,
         console=quiet(),
     )
-    assert seen == [2]
-    assert list(result.runs) == ["baseline", "ste-in-context", "ste-finetuned"]
-    assert len(result.runs["ste-finetuned"]) == 2
-    assert "ste-finetuned" in result.paths["md"].read_text()
+    assert list(result.runs) == [
+        "baseline",
+        "ste-in-context",
+        "ste-fine-tuned",
+        "explorer-zero-shot",
+    ]
+    assert ("react", str(tmp_path / "adapter")) in built
+    assert len(result.runs["ste-fine-tuned"]) == 2
 
 
-def test_lora_finetuner_skips_without_successful_trials(tmp_path: Path) -> None:
-    console = quiet()
-    failed = Trial(
-        trial_id="t", tools=["convert_units"], episode=0, index=0, query="q", success=False
-    )
-    assert lora_finetuner(tmp_path, steps=1, console=console)([failed]) is None
-    assert "no successful trials to train on" in console.export_text()
-    assert not (tmp_path / "adapter").exists()
+def test_fine_tuning_without_usable_trials_is_skipped_with_a_reason(tmp_path: Path) -> None:
+    settings = replace(QUICK, finetune=True)
+    result = demo(ScriptedExplorer(), tmp_path, settings=settings, finetune=lambda t, f: None)
+    assert "ste-fine-tuned" not in result.runs
+    assert result.meta["ste-fine-tuned"] == "skipped: no usable trial to train on"
 
 
-def test_cli_runs_the_demo_with_any_model(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_cli_takes_any_explorer_and_learner(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     specs: list[tuple[str, dict[str, Any]]] = []
 
     def fake_load(spec: str, **kwargs: Any) -> BaseChatModel:
         specs.append((spec, kwargs))
-        return LearnsFromExemplars()
+        return ScriptedChatModel(script=["Hello."])
 
     monkeypatch.setattr(models, "load_chat_model", fake_load)
-    args = [
-        "demo",
-        "--model",
-        "openai:x",
-        "--base-url",
-        "http://127.0.0.1:1/v1",
-        "--out",
-        str(tmp_path),
-        "--episodes",
-        "1",
-        "--trials",
-        "1",
-        "--questions",
-        "2",
-    ]
-    result = CliRunner().invoke(app, args)
+    out = tmp_path / "demo"
+    args = ["demo", "--explorer", "openai:x", "--learner", "srv-model", "--learner-base-url"]
+    args += ["http://127.0.0.1:1/v1", "--out", str(out), "--episodes", "1", "--trials", "1"]
+    result = CliRunner().invoke(app, [*args, "--questions", "1"])
     assert result.exit_code == 0, result.output
-    assert specs == [("openai:x", {"base_url": "http://127.0.0.1:1/v1"})]
-    assert (tmp_path / "results.md").exists() and "done in" in result.output
-
-
-def test_cli_finetune_needs_the_embedded_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(models, "load_chat_model", lambda spec, **kw: ScriptedChatModel())
-    result = CliRunner().invoke(app, ["demo", "--model", "openai:x", "--finetune"])
-    assert result.exit_code == 2
-    assert "use --model local" in result.output
+    assert ("openai:x", {"protocol": "auto"}) in specs or specs[0][0] == "openai:x"
+    assert any(s == "srv-model" and k.get("base_url") == "http://127.0.0.1:1/v1" for s, k in specs)
+    assert "skipping it" in result.output  # a remote learner is not fine-tuned
+    assert (out / "results.md").exists() and "done in" in result.output
 
 
 def test_verdict_line_says_when_nothing_was_learned() -> None:
     failed = Trial(trial_id="t", tools=["x"], episode=0, index=0, query="q", success=False)
-    line = demo_module.verdict_line([failed], {"baseline": [], "ste-in-context": []})
-    assert line.startswith("Exploration found no successful trial in 1")
+    line = verdict_line([failed], {"baseline": [], "ste-in-context": []})
+    assert line.startswith("Exploration kept no usable trial of 1")
 
 
-@pytest.mark.integration
-def test_lora_finetuner_trains_the_embedded_model_on_explored_trials(tmp_path: Path) -> None:
-    from langchain_ste.explore import ExploreSettings, explore
-    from langchain_ste.models.local import ChatLocalHF
-
-    trials = explore(
-        ScriptedExplorer(),
-        example_tools(),
-        memory=tmp_path / "memory",
-        settings=ExploreSettings(episodes_per_tool=1, trials_per_episode=1),
-    )
-    console = quiet()
-    tuned = lora_finetuner(tmp_path, steps=1, console=console)(trials)
-    assert isinstance(tuned, ChatLocalHF)
-    assert tuned.adapter == str(tmp_path / "adapter")
+def test_lora_finetune_trains_the_tiny_model_in_its_own_format(tmp_path: Path) -> None:
+    trials = demo(ScriptedExplorer(), tmp_path / "run").trials
+    tune = lora_finetune(example_tools(), base="local:smollm2-135m", steps=1)
+    tuned = tune(trials, tmp_path / "adapter")
+    assert tuned == (str(tmp_path / "adapter"), "react")  # SmolLM2's template has no tools
     assert (tmp_path / "adapter" / "adapter_config.json").exists()
-    assert "trained on 2 records, 1 steps" in console.export_text()
+    again = tune(trials, tmp_path / "adapter")  # same records: the adapter is reused
+    assert again == tuned
+    assert tune([], tmp_path / "none") is None

@@ -1,0 +1,313 @@
+"""The STE pipeline, once: explore with the explorer, then measure the learner before and after.
+
+`run_pipeline` is what ``ste demo`` and the benches (`bench/bfcl_pipeline.py`) run:
+
+1. **explore** the tools with the explorer model into ``out/memory`` (resumed by trial id);
+2. **baseline**: the learner zero-shot in each tool protocol it speaks (native tool calls and
+   ReAct text for a local model); the better one is the baseline, the other is shown as
+   ``zero-shot-<protocol>`` (a baseline is the model's best zero-shot setting, not a weak one);
+3. **ste-in-context**: the learner with `STEMiddleware` (retrieved trials as exemplars), in the
+   baseline's protocol;
+4. **ste-fine-tuned**: a LoRA adapter trained on the usable trials, in the learner's own format
+   (local learners only; skipped, with a reason, when there is nothing to train on);
+5. **explorer-zero-shot**: the explorer's own zero-shot score, as a reference row.
+
+After every condition the report (``results.md`` / ``.json`` / ``.png``) is rewritten, so an
+interrupted run keeps what it measured; a rerun on the same ``out`` skips conditions already
+measured on the same memory and questions.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.tools import BaseTool
+
+from langchain_ste.evaluate.benchmarks.base import EvalCase
+from langchain_ste.evaluate.metrics import ALL, EntryResult, aggregate
+from langchain_ste.explore.settings import ExploreSettings
+from langchain_ste.trial import Trial, is_usable
+
+ToolProtocol = Literal["native", "react"]
+Learner = Callable[[ToolProtocol, str | None], BaseChatModel]
+"""Builds the learner in a tool protocol, with a LoRA adapter folder or None."""
+Event = Callable[[str, dict[str, Any]], None]
+"""Called with a stage name and its details (for progress output)."""
+FineTune = Callable[[list[Trial], Path], "tuple[str, ToolProtocol] | None"]
+"""Trains an adapter on the trials into a folder: ``(adapter path, its tool protocol)`` or None."""
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """What the pipeline runs and how much.
+
+    Attributes:
+        explore: the exploration settings.
+        k: exemplars the middleware retrieves per model call.
+        max_steps: model calls per held-out question.
+        protocols: the learner's tool protocols to measure zero-shot (the best is the baseline).
+        finetune: train and evaluate a LoRA adapter (local learners only).
+        lora_steps: optimisation steps of that LoRA run.
+        explorer_reference: also measure the explorer zero-shot.
+        max_concurrency: held-out questions answered at once (a local model batches them).
+
+    Example:
+        >>> PipelineSettings().protocols, PipelineSettings(finetune=False).finetune
+        (('native', 'react'), False)
+    """
+
+    explore: ExploreSettings = field(default_factory=ExploreSettings)
+    k: int = 3
+    max_steps: int = 4
+    protocols: tuple[ToolProtocol, ...] = ("native", "react")
+    finetune: bool = True
+    lora_steps: int = 60
+    explorer_reference: bool = True
+    max_concurrency: int = 8
+
+
+@dataclass
+class PipelineResult:
+    """What a pipeline run produced: trials, results per condition, report files, timings."""
+
+    trials: list[Trial]
+    runs: dict[str, list[EntryResult]]
+    paths: dict[str, Path]
+    meta: dict[str, Any]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def correct_rate(results: Sequence[EntryResult]) -> float:
+    """The share of entries answered correctly.
+
+    Example:
+        >>> correct_rate([EntryResult(id="a", category="c", correct=True),
+        ...               EntryResult(id="b", category="c")])
+        0.5
+    """
+    return aggregate(list(results))[ALL].rates()["correct"] if results else 0.0
+
+
+def run_pipeline(
+    explorer: BaseChatModel,
+    learner: Learner,
+    tools: Sequence[BaseTool],
+    cases: Sequence[EvalCase],
+    *,
+    out: Path,
+    settings: PipelineSettings = PipelineSettings(),
+    finetune: FineTune | None = None,
+    benchmark: str = "demo",
+    title: str = "STE",
+    on_event: Event | None = None,
+    explore_fn: Callable[..., list[Trial]] | None = None,
+) -> PipelineResult:
+    """Explore ``tools``, then score the learner on ``cases`` without and with STE.
+
+    Args:
+        explorer: the model that explores (imagine, act, reflect).
+        learner: builds the learner per tool protocol and adapter (see `spec_learner`).
+        tools: the tools to explore and answer with.
+        cases: the held-out questions.
+        out: the run's folder (``memory/``, ``adapter/``, ``results.*``); resumed.
+        settings: what to run (`PipelineSettings`).
+        finetune: given the trials and an adapter folder, trains an adapter there and returns
+            its path and tool protocol (None with nothing to train on); required for
+            ``settings.finetune`` (see `lora_finetune`).
+        benchmark: the benchmark name recorded with each result.
+        title: the report's title.
+        on_event: progress callback ``(stage, details)``.
+        explore_fn: the exploration call (default `langchain_ste.explore.explore`; the demo
+            passes one with a progress bar).
+
+    Example:
+        >>> import tempfile
+        >>> from langchain_ste.evaluate.benchmarks.examples import example_cases
+        >>> from langchain_ste.explore.settings import ExploreSettings
+        >>> from langchain_ste.testing import ScriptedExplorer
+        >>> from langchain_ste.tools.examples import example_tools
+        >>> quick = PipelineSettings(explore=ExploreSettings(episodes_per_tool=1,
+        ...     trials_per_episode=1), finetune=False, explorer_reference=False)
+        >>> result = run_pipeline(ScriptedExplorer(), lambda protocol, adapter: ScriptedExplorer(),
+        ...     example_tools(), example_cases(limit=2), out=Path(tempfile.mkdtemp()),
+        ...     settings=quick)
+        >>> list(result.runs), len(result.trials)
+        (['baseline', 'ste-in-context', 'zero-shot-react'], 2)
+    """
+    from langchain_ste.evaluate.report import write_report
+    from langchain_ste.evaluate.runner import run_benchmark
+    from langchain_ste.exploit import STEMiddleware
+    from langchain_ste.explore import explore
+    from langchain_ste.memory.chroma import ExplorationMemory
+
+    emit = on_event or (lambda stage, details: None)
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    memory = ExplorationMemory(out / "memory")
+    emit("explore", {"tools": [t.name for t in tools], "done_before": len(memory)})
+    trials = (explore_fn or explore)(explorer, tools, memory=memory, settings=settings.explore)
+    seconds["explore"] = time.perf_counter() - started
+    usable = [t for t in trials if is_usable(t)]
+    meta: dict[str, Any] = {
+        "explorer": _name(explorer),
+        "learner": _name(learner(settings.protocols[0], None)),
+        "benchmark": benchmark,
+        "questions": len(cases),
+        "trials": len(trials),
+        "successful_trials": len(usable),
+        "settings": _settings_dict(settings),
+    }
+    emit("explored", {"trials": len(trials), "successful": len(usable)})
+    previous = _reusable(out / "results.json", meta)
+    runs: dict[str, list[EntryResult]] = {}
+    paths: dict[str, Path] = {}
+
+    def measure(condition: str, model: BaseChatModel, middleware: Sequence[Any] = ()) -> None:
+        nonlocal paths
+        if condition in previous:
+            runs[condition] = previous[condition]
+            emit("reused", {"condition": condition})
+        else:
+            emit("condition", {"condition": condition})
+            began = time.perf_counter()
+            runs[condition] = run_benchmark(
+                model,
+                list(cases),
+                middleware=list(middleware),
+                condition=condition,
+                benchmark=benchmark,
+                max_steps=settings.max_steps,
+                on_result=lambda r: emit("result", {"condition": condition, "result": r}),
+            )
+            seconds[condition] = time.perf_counter() - began
+        meta["seconds"] = {k: round(v, 1) for k, v in seconds.items()}
+        paths = write_report(_ordered(runs), out, title=title, meta=meta)
+
+    zero_shot: dict[ToolProtocol, str] = {}
+    for protocol in settings.protocols:
+        name = f"zero-shot-{protocol}"
+        measure(name, learner(protocol, None))
+        zero_shot[protocol] = name
+    best = max(settings.protocols, key=lambda p: correct_rate(runs[zero_shot[p]]))
+    runs["baseline"] = runs.pop(zero_shot[best])
+    meta["baseline_protocol"] = best
+    measure("ste-in-context", learner(best, None), [STEMiddleware(memory, k=settings.k)])
+    if settings.finetune:
+        if finetune is None:
+            raise ValueError("settings.finetune needs a finetune callable (see lora_finetune)")
+        began = time.perf_counter()
+        tuned = finetune(trials, out / "adapter")
+        seconds["lora"] = time.perf_counter() - began
+        if tuned is None:
+            meta["ste-fine-tuned"] = "skipped: no usable trial to train on"
+        else:
+            measure("ste-fine-tuned", learner(tuned[1], tuned[0]))
+    if settings.explorer_reference:
+        measure("explorer-zero-shot", explorer)
+    seconds["total"] = time.perf_counter() - started
+    meta["seconds"] = {k: round(v, 1) for k, v in seconds.items()}
+    paths = write_report(_ordered(runs), out, title=title, meta=meta)
+    return PipelineResult(
+        trials=trials, runs=_ordered(runs), paths=paths, meta=meta, seconds=seconds
+    )
+
+
+_ORDER = ("baseline", "ste-in-context", "ste-fine-tuned", "explorer-zero-shot")
+
+
+def _ordered(runs: dict[str, list[EntryResult]]) -> dict[str, list[EntryResult]]:
+    """Conditions in the story's order: baseline, STE in context, fine-tuned, then the rest."""
+    keys = [k for k in _ORDER if k in runs] + [k for k in runs if k not in _ORDER]
+    return {k: runs[k] for k in keys}
+
+
+def _name(model: BaseChatModel) -> str:
+    return str(getattr(model, "model_name", None) or type(model).__name__)
+
+
+def _settings_dict(settings: PipelineSettings) -> dict[str, Any]:
+    explore = replace(settings.explore, retry=None)  # type: ignore[arg-type]
+    data = asdict(replace(settings, explore=explore))
+    data["explore"].pop("retry", None)
+    return data
+
+
+def _reusable(path: Path, meta: dict[str, Any]) -> dict[str, list[EntryResult]]:
+    """Conditions of an earlier report measured with the same models, questions and memory."""
+    import json
+
+    from langchain_ste.evaluate.report import load_results
+
+    if not path.is_file():
+        return {}
+    old = json.loads(path.read_text(encoding="utf-8")).get("meta") or {}
+    now = json.loads(json.dumps(meta, default=str))  # as it reads back (tuples become lists)
+    keys = ("explorer", "learner", "benchmark", "questions", "trials", "settings")
+    if any(old.get(k) != now.get(k) for k in keys):
+        return {}
+    runs = load_results(path)
+    protocol = old.get("baseline_protocol")
+    if "baseline" in runs and protocol:
+        runs[f"zero-shot-{protocol}"] = runs.pop("baseline")
+    return runs
+
+
+def spec_learner(spec: str, *, base_url: str | None = None, **kwargs: Any) -> Learner:
+    """A `Learner` from a `load_chat_model` spec: ``(protocol, adapter) -> chat model``.
+
+    Example:
+        >>> learner = spec_learner("local", max_new_tokens=64)
+        >>> learner("react", None).protocol, learner("native", "out/adapter").adapter
+        ('react', 'out/adapter')
+    """
+    from langchain_ste.models import load_chat_model
+
+    def build(protocol: ToolProtocol, adapter: str | None) -> BaseChatModel:
+        full = f"{spec}+adapter={adapter}" if adapter else spec
+        return load_chat_model(full, base_url=base_url, protocol=protocol, **kwargs)
+
+    return build
+
+
+def lora_finetune(tools: Sequence[BaseTool], *, base: str, steps: int, seed: int = 0) -> FineTune:
+    """The fine-tuning step: SFT records in the learner's own tool format, then LoRA.
+
+    The format is native tool calls when the base model's chat template renders tools, else
+    ReAct text. Returns a `FineTune` (None without usable trials); an adapter already trained in
+    that folder on the same records is reused.
+    """
+
+    def finetune(trials: list[Trial], adapter_dir: Path) -> tuple[str, ToolProtocol] | None:
+        import json
+
+        from langchain_ste.finetune import build_sft_records
+        from langchain_ste.finetune.lora import LoraSettings, train_lora
+        from langchain_ste.models.local import load_hf_model
+
+        _, tokenizer = load_hf_model(base)
+        fmt: ToolProtocol = "native" if _native(tokenizer) else "react"
+        try:
+            records, _ = build_sft_records(trials, tools, format=fmt, seed=seed)
+        except ValueError:
+            return None
+        stamp = {"base": base, "records": len(records), "steps": steps, "seed": seed}
+        marker = adapter_dir / "ste_pipeline.json"
+        if marker.is_file() and json.loads(marker.read_text()) == stamp:
+            return str(adapter_dir), fmt
+        settings = replace(LoraSettings(), max_steps=steps, seed=seed, lr=1e-3)
+        train_lora(records, out_dir=adapter_dir, settings=settings, base=base, progress=False)
+        marker.write_text(json.dumps(stamp))
+        return str(adapter_dir), fmt
+
+    return finetune
+
+
+def _native(tokenizer: Any) -> bool:
+    from langchain_ste.models.native_tools import supports_native_tools
+
+    return supports_native_tools(tokenizer)
