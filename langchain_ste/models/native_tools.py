@@ -189,7 +189,7 @@ def _classify(
         )
         return
     name = item["name"].strip()
-    args = next((item[k] for k in _ARG_KEYS if k in item), {})
+    args: Any = next((item[k] for k in _ARG_KEYS if k in item), {})
     if isinstance(args, str):
         try:
             args = json.loads(args or "{}")
@@ -200,7 +200,7 @@ def _classify(
         error = f"unknown tool {name!r}; the tools are: {', '.join(names)}"
     elif not isinstance(args, dict):
         error = f"the arguments of {name} must be a JSON object"
-    if error:
+    if error or not isinstance(args, dict):
         invalid.append(
             InvalidToolCall(
                 name=name, args=raw[:2000], id=call_id, error=error, type="invalid_tool_call"
