@@ -1,38 +1,28 @@
-"""The whole STE pipeline on BFCL for one model: baseline -> explore -> in-context -> fine-tuned.
+"""STE on BFCL through the shared pipeline (`langchain_ste.evaluate.pipeline.run_pipeline`).
 
-1. **baseline**: the model plays the held-out BFCL entries as is;
-2. **explore**: STE explores the functions of the API classes those entries involve, on the
-   exploration scenario (never the test questions), into an `ExplorationMemory`;
-3. **ste-in-context**: the same entries with `STEMiddleware` retrieving explored trials as
-   few-shot exemplars;
-4. **ste-finetuned**: a LoRA adapter trained on the successful trials (embedded model only).
+The explorer explores the functions of the API classes the held-out entries involve (on the
+exploration scenario, never the test questions); the learner then plays the entries as
+``baseline`` (its best zero-shot tool format), ``ste-in-context``, ``ste-fine-tuned`` (local
+learners) and the explorer's zero-shot as a reference. One report comes out
+(``results.md`` / ``.json`` / ``.png`` in ``--out``), rewritten after each condition; a rerun on
+the same ``--out`` resumes exploration and reuses measured conditions.
 
-One results table comes out (``results.md`` / ``.json`` / ``.png`` in ``--out``). A part whose
-module has not landed (or whose optional packages are missing) is skipped with a message.
-
-Runs (seed 0):
-
-* embedded model on CPU, ``--quick``: the BFCL single-turn view of the first 2 entries of the
-  fixed CPU subset
-  (`langchain_ste.evaluate.benchmarks.bfcl.cpu_subset`, 6 entries of at most 3 turns),
-  1 episode x 1 trial for a seeded sample of 8 of the involved functions, 20 LoRA steps;
-  budget ~10 minutes on 2 free cores (a BFCL single-turn entry took 3-170 s to evaluate
-  here: the prompt renders every function of the involved classes);
-* embedded model, default: the 6-entry CPU subset, multi-turn view (``--benchmark`` for others);
-* a real model server (``--model NAME --base-url URL``): all 200 ``multi_turn_base`` entries,
-  ``--subset all``; the fine-tuned condition is skipped (serve your own fine-tuned model).
+``--explorer scripted`` explores with `ScriptedExplorer` (schema-derived arguments, always-yes
+verdicts): a diagnostic, *not* STE, that shows whether the learner can use good trials at all.
 
 Usage::
 
-    python bench/bfcl_pipeline.py --model local --quick --out bench/results/bfcl-quick
-    python bench/bfcl_pipeline.py --model qwen2.5-7b --base-url http://localhost:8000/v1 \\
-        --subset all --out bench/results/bfcl-qwen
+    python bench/bfcl_pipeline.py --quick --out bench/results/bfcl-quick
+    python bench/bfcl_pipeline.py --benchmark bfcl-single-turn --limit 40 \\
+        --out bench/results/bfcl-qwen/single-0.5b
+    python bench/bfcl_pipeline.py --explorer qwen2.5-7b \\
+        --explorer-base-url http://localhost:8000/v1 \\
+        --learner qwen2.5-7b --learner-base-url http://localhost:8000/v1 --subset all
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import random
 import sys
 import time
@@ -40,15 +30,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
 
 from langchain_ste.evaluate.benchmarks.base import EvalCase
-from langchain_ste.evaluate.metrics import ALL, EntryResult, aggregate
-from langchain_ste.evaluate.report import write_report
-from langchain_ste.evaluate.runner import load_cases, run_benchmark
-
-log = logging.getLogger("bfcl_pipeline")
+from langchain_ste.evaluate.pipeline import (
+    PipelineSettings,
+    correct_rate,
+    lora_finetune,
+    run_pipeline,
+    spec_learner,
+)
+from langchain_ste.evaluate.runner import load_cases
+from langchain_ste.explore.settings import ExploreSettings
 
 
 def say(message: str) -> None:
@@ -60,10 +53,11 @@ def exploration_tools(
 ) -> list[BaseTool]:
     """The tools to explore: the functions of the classes the test entries involve, or a seeded
     sample of ``max_tools`` of them (chosen without looking at the ground truth)."""
-    if benchmark == "examples":
+    if benchmark in ("examples", "demo"):
+        from langchain_ste.tools.demo import demo_tools
         from langchain_ste.tools.examples import example_tools
 
-        return example_tools()
+        return example_tools() if benchmark == "examples" else demo_tools()
     from langchain_ste.evaluate.benchmarks.bfcl import bfcl_exploration_tools, load_entries
 
     entries = load_entries(ids=[c.id for c in cases])
@@ -75,278 +69,127 @@ def exploration_tools(
     return tools
 
 
-def run_pipeline(
-    model: BaseChatModel,
-    *,
-    benchmark: str,
-    cases: Sequence[EvalCase],
-    out: Path,
-    local: bool,
-    episodes: int,
-    trials: int,
-    explore_steps: int,
-    eval_steps: int,
-    lora_steps: int,
-    max_tools: int | None = None,
-    k: int = 3,
-    seed: int = 0,
-    on_condition: Any = None,
-    stats: dict[str, Any] | None = None,
-    explorers: Sequence[str] = ("model",),
-) -> dict[str, list[EntryResult]]:
-    """Run every available condition and return the results by condition.
-
-    ``explorers``: ``"model"`` explores with the model under test (STE proper); ``"scripted"``
-    explores with `ScriptedExplorer` (schema-derived arguments, always-yes verdicts), a
-    diagnostic that is *not* STE: it shows whether the model can use good trials at all, apart
-    from whether it can find them (conditions suffixed ``[scripted explorer]``).
-
-    ``on_condition(runs)`` is called after each condition (the report is rewritten then, so an
-    interrupted run keeps what it measured). ``stats`` receives the exploration's counts.
-    """
-    stats = {} if stats is None else stats
-    runs: dict[str, list[EntryResult]] = {}
-
-    def evaluate(condition: str, chat_model: BaseChatModel, middleware: Sequence[Any] = ()) -> None:
-        started = time.perf_counter()
-        runs[condition] = run_benchmark(
-            chat_model,
-            cases,
-            middleware=middleware,
-            condition=condition,
-            benchmark=benchmark,
-            max_steps=eval_steps,
-            seed=seed,
-            on_result=lambda r: say(
-                f"  {condition} {r.id}: {'error' if r.error else r.correct} ({r.seconds:.0f} s)"
-            ),
-        )
-        if on_condition is not None:
-            on_condition(runs)
-        rates = aggregate(runs[condition])[ALL].rates()
-        say(
-            f"{condition}: correct {100 * rates['correct']:.1f}% "
-            f"({time.perf_counter() - started:.0f} s)"
-        )
-
-    evaluate("baseline", model)
-
-    tools = exploration_tools(benchmark, cases, max_tools=max_tools, seed=seed)
-    for explorer in explorers:
-        explore_and_exploit(
-            model,
-            tools,
-            explorer=explorer,
-            evaluate=evaluate,
-            out=out,
-            local=local,
-            episodes=episodes,
-            trials=trials,
-            explore_steps=explore_steps,
-            lora_steps=lora_steps,
-            k=k,
-            seed=seed,
-            stats=stats,
-        )
-    return runs
-
-
-def explore_and_exploit(
-    model: BaseChatModel,
-    tools: Sequence[BaseTool],
-    *,
-    explorer: str,
-    evaluate: Any,
-    out: Path,
-    local: bool,
-    episodes: int,
-    trials: int,
-    explore_steps: int,
-    lora_steps: int,
-    k: int,
-    seed: int,
-    stats: dict[str, Any],
-) -> None:
-    """Explore ``tools`` with ``explorer``; evaluate in context and (embedded model) fine-tuned."""
-    try:
-        from langchain_ste.explore import explore
-        from langchain_ste.explore.settings import resolve_settings
-        from langchain_ste.memory.chroma import ExplorationMemory
-    except ImportError as exc:
-        say(f"skipping exploration and both STE conditions: {exc}")
-        return
-    tag, prefix, explorer_model, preset = "", "", model, None
-    if explorer == "scripted":
-        from langchain_ste.testing import ScriptedExplorer
-
-        tag, prefix, explorer_model, preset = (
-            " [scripted explorer]",
-            "scripted_",
-            ScriptedExplorer(),
-            "paper",
-        )
-    memory = ExplorationMemory(out / f"{prefix}memory")
-    started = time.perf_counter()
-    explored = explore(
-        explorer_model,
-        tools,
-        memory=memory,
-        settings=resolve_settings(
-            explorer_model,
-            preset,
-            {
-                "episodes_per_tool": episodes,
-                "trials_per_episode": trials,
-                "max_steps": explore_steps,
-            },
-        ),
-    )
-    wins = sum(t.success for t in explored)
-    stats.update(
-        {
-            f"{prefix}explored_tools": len(tools),
-            f"{prefix}explored_trials": len(explored),
-            f"{prefix}successful_trials": wins,
-            f"{prefix}well_formed_trials": sum(bool(t.signals.get("parsed")) for t in explored),
-            f"{prefix}explore_seconds": round(time.perf_counter() - started),
-        }
-    )
-    say(
-        f"explored {len(tools)} tools with {explorer}: {len(explored)} trials, {wins} successful "
-        f"({time.perf_counter() - started:.0f} s)"
-    )
-
-    try:
-        from langchain_ste.exploit import STEMiddleware
-    except ImportError as exc:
-        say(f"skipping ste-in-context: {exc}")
-    else:
-        evaluate(f"ste-in-context{tag}", model, [STEMiddleware(memory, k=k)])
-
-    if not local:
-        say("skipping ste-finetuned: LoRA training here is for the embedded model")
-        return
-    try:
-        from langchain_ste.finetune import build_sft_records
-        from langchain_ste.finetune.lora import train_lora
-        from langchain_ste.models import load_chat_model
-    except ImportError as exc:
-        say(f"skipping ste-finetuned: {exc}")
-        return
-    try:
-        records, _ = build_sft_records(explored, tools, seed=seed)
-    except ValueError as exc:
-        say(f"skipping ste-finetuned{tag}: {exc}")
-        return
-    adapter = out / f"{prefix}adapter"
-    report = train_lora(
-        records, out_dir=adapter, base="local", max_steps=lora_steps, seed=seed, progress=False
-    )
-    curve = report.loss_curve or [float("nan")]
-    say(
-        f"trained a LoRA adapter on {len(records)} records, {report.steps} steps, loss "
-        f"{curve[0]:.2f} -> {curve[-1]:.2f} ({report.seconds:.0f} s) -> {adapter}"
-    )
-    evaluate(f"ste-finetuned{tag}", load_chat_model(f"local+adapter={adapter}"))
+def _is_local(spec: str) -> bool:
+    return spec == "local" or spec.startswith(("local:", "local+"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--model", default="local", help="local, provider:model or served name")
-    parser.add_argument("--base-url", default=None, help="OpenAI-compatible server")
+    parser.add_argument(
+        "--explorer",
+        default="local:qwen2.5-coder-1.5b",
+        help="explorer spec, or 'scripted' for the diagnostic explorer",
+    )
+    parser.add_argument("--learner", default="local", help="learner spec")
+    parser.add_argument("--explorer-base-url", default=None)
+    parser.add_argument("--learner-base-url", default=None)
     parser.add_argument(
         "--benchmark",
         default=None,
-        choices=["bfcl-multi-turn", "bfcl-single-turn", "examples"],
+        choices=["bfcl-multi-turn", "bfcl-single-turn", "demo", "examples"],
         help="default: bfcl-single-turn with --quick, else bfcl-multi-turn",
     )
+    parser.add_argument("--category", default="base", help="BFCL multi-turn category (or all)")
     parser.add_argument(
         "--subset",
         default=None,
         choices=["all", "cpu"],
-        help="default: cpu for the embedded model, all for servers",
+        help="default: cpu for a local learner, all for servers",
     )
     parser.add_argument("--limit", type=int, default=None)
-    parser.add_argument("--quick", action="store_true", help="the ~10 minute CPU run")
+    parser.add_argument("--quick", action="store_true", help="a short CPU run")
     parser.add_argument("--episodes", type=int, default=None, help="episodes per tool")
     parser.add_argument("--trials", type=int, default=None, help="trials per episode")
     parser.add_argument("--max-steps", type=int, default=4, help="model calls per user turn")
     parser.add_argument("--lora-steps", type=int, default=None)
+    parser.add_argument("--no-finetune", action="store_true")
     parser.add_argument(
         "--max-tools",
         type=int,
         default=None,
         help="explore a seeded sample of this many functions (quick: 8)",
     )
-    parser.add_argument(
-        "--explorer",
-        default="model",
-        choices=["model", "scripted", "both"],
-        help="who explores: the model (STE), a scripted schema explorer (diagnostic), or both",
-    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("bench/results/bfcl"))
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
+    args = parser.parse_args(argv)  # fmt: skip
 
     from langchain_ste.evaluate.benchmarks.bfcl import BFCLUnavailableError
     from langchain_ste.models import load_chat_model
 
-    local = args.model == "local"
+    local = _is_local(args.learner)
     benchmark = args.benchmark or ("bfcl-single-turn" if args.quick else "bfcl-multi-turn")
     subset = args.subset or ("cpu" if local else "all")
     limit = args.limit if args.limit is not None else (2 if args.quick else None)
     try:
-        cases = load_cases(benchmark, limit=limit, subset=subset, seed=args.seed)
+        cases = load_cases(
+            benchmark, limit=limit, subset=subset, seed=args.seed, category=args.category
+        )
     except BFCLUnavailableError as exc:
         say(f"error: {exc}")
         return 2
-    model = load_chat_model(args.model, base_url=args.base_url)
+    if args.explorer == "scripted":
+        from langchain_ste.testing import ScriptedExplorer
+
+        explorer: Any = ScriptedExplorer()
+    else:
+        options = {"max_new_tokens": 160} if _is_local(args.explorer) else {}
+        explorer = load_chat_model(args.explorer, base_url=args.explorer_base_url, **options)
     small = args.quick or local
-    settings: dict[str, Any] = {
-        "episodes": args.episodes or (1 if small else 3),
-        "trials": args.trials or (1 if args.quick else 2),
-        "explore_steps": 2 if small else 4,
-        "lora_steps": args.lora_steps or (20 if args.quick else 60),
-        "max_tools": args.max_tools or (8 if args.quick else None),
-    }
-    say(f"{benchmark} ({subset}, {len(cases)} entries) with {args.model}: {settings}")
-    started = time.perf_counter()
-    args.out.mkdir(parents=True, exist_ok=True)
-
-    def meta() -> dict[str, Any]:
-        return {
-            "benchmark": benchmark,
-            "model": args.model,
-            "subset": subset,
-            "entries": len(cases),
-            "seed": args.seed,
-            "max_steps": args.max_steps,
-            **settings,
-            **stats,
-            "seconds": round(time.perf_counter() - started),
-            "command": "python bench/bfcl_pipeline.py " + " ".join(sys.argv[1:]),
-        }
-
-    def save(runs: dict[str, list[EntryResult]]) -> dict[str, Path]:
-        return write_report(runs, args.out, title=f"STE on {benchmark}: {args.model}", meta=meta())
-
-    stats: dict[str, Any] = {}
-    runs = run_pipeline(
-        model,
-        on_condition=save,
-        stats=stats,
-        explorers=["model", "scripted"] if args.explorer == "both" else [args.explorer],
-        benchmark=benchmark,
-        cases=cases,
-        out=args.out,
-        local=local,
-        eval_steps=args.max_steps,
-        seed=args.seed,
-        **settings,
+    explore = ExploreSettings(
+        episodes_per_tool=args.episodes or (1 if small else 3),
+        trials_per_episode=args.trials or (1 if args.quick else 2),
+        max_steps=3 if small else 4,
+        verdict_mode="grounded",
     )
-    paths = save(runs)
-    say(paths["md"].read_text())
+    lora_steps = args.lora_steps or (20 if args.quick else 60)
+    settings = PipelineSettings(
+        explore=explore,
+        max_steps=args.max_steps,
+        finetune=local and not args.no_finetune,
+        lora_steps=lora_steps,
+        protocols=("native", "react") if local else ("native",),
+    )
+    tools = exploration_tools(benchmark, cases, max_tools=args.max_tools or (
+        8 if args.quick else None), seed=args.seed)  # fmt: skip
+    learner_options = {"max_new_tokens": 160} if local else {}
+    say(f"{benchmark} ({subset}, {len(cases)} entries): explorer {args.explorer}, "
+        f"learner {args.learner}")  # fmt: skip
+    started = time.perf_counter()
+
+    def on_event(stage: str, details: dict[str, Any]) -> None:
+        if stage in ("explored", "condition", "reused"):
+            say(f"{stage}: {details}")
+        elif stage == "result":
+            r = details["result"]
+            say(f"  {details['condition']} {r.id}: {'error' if r.error else r.correct} "
+                f"({r.seconds:.0f} s)")  # fmt: skip
+
+    result = run_pipeline(
+        explorer,
+        spec_learner(args.learner, base_url=args.learner_base_url, **learner_options),
+        tools,
+        cases,
+        out=args.out,
+        settings=settings,
+        finetune=(
+            lora_finetune(tools, base=args.learner, steps=lora_steps, seed=args.seed)
+            if settings.finetune
+            else None
+        ),
+        benchmark=benchmark,
+        title=f"STE on {benchmark}: explorer {args.explorer}, learner {args.learner}",
+        on_event=on_event,
+        extra_meta={
+            "subset": subset,
+            "category": args.category,
+            "seed": args.seed,
+            "command": "python bench/bfcl_pipeline.py "
+            + " ".join(sys.argv[1:] if argv is None else argv),
+        },
+    )
+    for condition, results in result.runs.items():
+        say(f"{condition}: correct {100 * correct_rate(results):.1f}%")
+    say(f"{time.perf_counter() - started:.0f} s; report: {result.paths['md']}")
     return 0
 
 

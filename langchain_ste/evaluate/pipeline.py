@@ -106,6 +106,7 @@ def run_pipeline(
     title: str = "STE",
     on_event: Event | None = None,
     explore_fn: Callable[..., list[Trial]] | None = None,
+    extra_meta: dict[str, Any] | None = None,
 ) -> PipelineResult:
     """Explore ``tools``, then score the learner on ``cases`` without and with STE.
 
@@ -124,6 +125,7 @@ def run_pipeline(
         on_event: progress callback ``(stage, details)``.
         explore_fn: the exploration call (default `langchain_ste.explore.explore`; the demo
             passes one with a progress bar).
+        extra_meta: more facts for the report's metadata (the command, the subset, ...).
 
     Example:
         >>> import tempfile
@@ -161,6 +163,7 @@ def run_pipeline(
         "trials": len(trials),
         "successful_trials": len(usable),
         "settings": _settings_dict(settings),
+        **(extra_meta or {}),
     }
     emit("explored", {"trials": len(trials), "successful": len(usable)})
     previous = _reusable(out / "results.json", meta)

@@ -1,59 +1,38 @@
-"""`bench/bfcl_pipeline.py`: every condition runs, is labelled and saved as it finishes."""
+"""`bench/bfcl_pipeline.py` runs the shared pipeline from its command line, resumably."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Any
 
-from bench.bfcl_pipeline import run_pipeline
-from langchain_ste.evaluate.metrics import EntryResult
-from langchain_ste.evaluate.runner import load_cases
-from langchain_ste.testing import ScriptedChatModel, ScriptedExplorer
+import pytest
+
+from bench import bfcl_pipeline
+from langchain_ste.testing import ScriptedExplorer
 
 
-def test_pipeline_runs_each_explorer_and_saves_after_every_condition(tmp_path: Path) -> None:
-    saved: list[list[str]] = []
-    stats: dict[str, Any] = {}
+def test_the_bench_runs_the_shared_pipeline_and_records_its_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from langchain_ste import models
 
-    def on_condition(runs: dict[str, list[EntryResult]]) -> None:
-        saved.append(list(runs))
-
-    runs = run_pipeline(
-        ScriptedExplorer(),
-        benchmark="examples",
-        cases=load_cases("examples", limit=2),
-        out=tmp_path,
-        local=False,  # no LoRA: the fine-tuned conditions are the embedded model's
-        episodes=1,
-        trials=1,
-        explore_steps=2,
-        eval_steps=2,
-        lora_steps=1,
-        on_condition=on_condition,
-        stats=stats,
-        explorers=["model", "scripted"],
-    )
-    labels = ["baseline", "ste-in-context", "ste-in-context [scripted explorer]"]
-    assert list(runs) == labels
-    assert saved == [labels[:1], labels[:2], labels]
-    assert all(len(results) == 2 for results in runs.values())
-    assert stats["explored_trials"] == stats["scripted_explored_trials"] == 2
+    monkeypatch.setattr(models, "load_chat_model", lambda spec, **kw: ScriptedExplorer())
+    args = ["--benchmark", "examples", "--explorer", "scripted", "--learner", "served-model"]
+    args += ["--learner-base-url", "http://127.0.0.1:1/v1", "--limit", "2", "--episodes", "1"]
+    args += ["--trials", "1", "--out", str(tmp_path)]
+    assert bfcl_pipeline.main(args) == 0
+    report = json.loads((tmp_path / "results.json").read_text())
+    assert list(report["scores"]) == ["baseline", "ste-in-context", "explorer-zero-shot"]
+    assert report["meta"]["command"].endswith("--out " + str(tmp_path))
+    assert report["meta"]["trials"] == 2 and report["meta"]["subset"] == "all"
+    assert "ste-fine-tuned" not in report["scores"]  # a served learner is not fine-tuned here
     assert (tmp_path / "memory" / "trials.jsonl").exists()
-    assert (tmp_path / "scripted_memory" / "trials.jsonl").exists()
 
 
-def test_pipeline_goes_on_when_exploration_finds_nothing(tmp_path: Path) -> None:
-    runs = run_pipeline(
-        ScriptedChatModel(script=["no idea"]),  # imagines "no idea", never calls a tool
-        benchmark="examples",
-        cases=load_cases("examples", limit=1),
-        out=tmp_path,
-        local=True,  # would fine-tune, but there is no successful trial to train on
-        episodes=1,
-        trials=1,
-        explore_steps=1,
-        eval_steps=1,
-        lora_steps=1,
-    )
-    assert list(runs) == ["baseline", "ste-in-context"]
-    assert not (tmp_path / "adapter").exists()
+def test_exploration_tools_are_the_benchmarks_own() -> None:
+    names = [t.name for t in bfcl_pipeline.exploration_tools("demo", [])]
+    assert names[:2] == ["find_customer", "get_order"]
+    assert [t.name for t in bfcl_pipeline.exploration_tools("examples", [])] == [
+        "convert_units",
+        "search_catalog",
+    ]
