@@ -784,6 +784,383 @@ def fault_concurrent_writer(n: int, work: Path) -> Row:
     )
 
 
+# -- concurrent writers ---------------------------------------------------------------------------
+
+
+def _writer_trial(i: int) -> Trial:
+    return Trial(
+        trial_id=f"w/e{i // 100:03d}/t{i % 100}",
+        tools=["w"],
+        episode=i // 100,
+        index=i % 100,
+        query=f"request number {i}",
+        success=True,
+        steps=[Step(tool="w", args={"i": i}, call_id="c", output="y" * 20_000)],
+    )
+
+
+def _writer_ids(k: int, per_writer: int) -> list[int]:
+    """Writer k's trials: half its own, half shared with writer k + 1 (so ids collide)."""
+    return list(range(k * per_writer // 2, k * per_writer // 2 + per_writer))
+
+
+def _check_memory(out: Path, expected: set[str]) -> tuple[int, int, bool]:
+    """(lost, duplicated, Chroma's ids equal the JSONL's), read without opening the memory."""
+    import chromadb
+    from chromadb.config import Settings
+
+    ids = [
+        json.loads(line)["trial_id"] for line in (out / "trials.jsonl").read_bytes().splitlines()
+    ]
+    client = chromadb.PersistentClient(
+        str(out / "chroma"), settings=Settings(anonymized_telemetry=False)
+    )
+    indexed = set(client.get_collection("ste_trials").get(include=[])["ids"])
+    return len(expected - set(ids)), len(ids) - len(set(ids)), indexed == set(ids)
+
+
+def fault_concurrent_threads(n: int, work: Path) -> Row:
+    import threading
+
+    from langchain_ste.memory.chroma import ExplorationMemory
+
+    writers, per_writer = 8, 25 * n
+    out = work / "memory"
+    shared = ExplorationMemory(out, embeddings=_fake_embeddings())
+    added = [0] * writers
+    barrier = threading.Barrier(writers)
+
+    def write(k: int) -> None:
+        memory = shared if k % 2 else ExplorationMemory(out, embeddings=_fake_embeddings())
+        barrier.wait()
+        ids = _writer_ids(k, per_writer)
+        for start in range(0, len(ids), 5):  # a unit's few trials at a time, as exploration adds
+            added[k] += memory.add([_writer_trial(i) for i in ids[start : start + 5]])
+
+    threads = [threading.Thread(target=write, args=(k,)) for k in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    expected = {
+        _writer_trial(i).trial_id for k in range(writers) for i in _writer_ids(k, per_writer)
+    }
+    lost, dupes, same = _check_memory(out, expected)
+    miscounted = abs(sum(added) - len(expected))
+    ok = lost == 0 and dupes == 0 and same and miscounted == 0
+    return Row(
+        "concurrent_writers_threads",
+        writers * per_writer,
+        writers * per_writer if ok else 0,
+        lost,
+        f"{writers} threads x {per_writer} trials (half the ids shared), 4 on one memory, 4 with "
+        f"their own: {len(expected)} distinct, duplicated {dupes}, Chroma == JSONL: {same}, "
+        f"add() counts off by {miscounted}",
+    )
+
+
+def _process_writer(out: str, k: int, per_writer: int) -> None:
+    from langchain_ste.memory.chroma import ExplorationMemory
+
+    memory = ExplorationMemory(out, embeddings=_fake_embeddings())
+    ids = _writer_ids(k, per_writer)
+    for start in range(0, len(ids), 5):
+        memory.add([_writer_trial(i) for i in ids[start : start + 5]])
+
+
+def fault_concurrent_processes(n: int, work: Path) -> Row:
+    writers, per_writer = 2, 25 * n
+    out = work / "memory"
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_process_writer, args=(str(out), k, per_writer)) for k in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(600)
+    expected = {
+        _writer_trial(i).trial_id for k in range(writers) for i in _writer_ids(k, per_writer)
+    }
+    lost, dupes, same = _check_memory(out, expected)
+    ok = lost == 0 and dupes == 0 and same and all(p.exitcode == 0 for p in procs)
+    return Row(
+        "concurrent_writers_processes",
+        writers * per_writer,
+        writers * per_writer if ok else 0,
+        lost,
+        f"{writers} processes x {per_writer} trials on one memory (half the ids shared): "
+        f"{len(expected)} distinct, duplicated {dupes}, Chroma == JSONL: {same}",
+    )
+
+
+# -- timeouts that hold --------------------------------------------------------------------------
+
+
+class _SlowText:
+    def __str__(self) -> str:
+        time.sleep(3)
+        return "late"
+
+    __repr__ = __str__
+
+
+@tool
+def slow_output(x: int) -> Any:
+    """Returns an object whose __str__ takes 3 s."""
+    return _SlowText()
+
+
+@tool
+async def slow_output_async(x: int) -> Any:
+    """Returns an object whose __str__ takes 3 s (async tool)."""
+    return _SlowText()
+
+
+def _spawning(marker_dir: Path, crash: bool) -> BaseTool:
+    @tool
+    def deploy(x: int) -> str:
+        """Start a helper that writes a marker 1 s later, then hang (or crash)."""
+        code = (
+            f"import time, pathlib; time.sleep(1.0); "
+            f"pathlib.Path({str(marker_dir)!r}, 'm{x}').write_text('side effect')"
+        )
+        subprocess.Popen([sys.executable, "-c", code])
+        time.sleep(0.1)
+        if crash:
+            os._exit(3)
+        time.sleep(3600)
+        return "never"
+
+    return deploy
+
+
+def fault_timeouts(n: int, work: Path) -> Row:
+    timeout = 0.5
+    worst: dict[str, float] = {}
+    bad = 0
+
+    async def concurrently(t: BaseTool) -> tuple[list[Step], float, float]:
+        gaps: list[float] = []
+        done = asyncio.Event()
+
+        async def ticker() -> None:
+            last = time.perf_counter()
+            while not done.is_set():
+                await asyncio.sleep(0.02)
+                gaps.append(time.perf_counter() - last)
+                last = time.perf_counter()
+
+        other = asyncio.create_task(ticker())
+        started = time.perf_counter()
+        results = await asyncio.gather(
+            *(
+                execute_tool_call(_call(t.name, i), {t.name: t}, ToolPolicy(timeout_s=timeout))
+                for i in range(n)
+            )  # type: ignore[arg-type]
+        )
+        took = time.perf_counter() - started
+        done.set()
+        await other
+        return [s for _, s in results], took, max(gaps)
+
+    for t in (slow_output, slow_output_async):
+        steps, took, gap = asyncio.run(concurrently(t))
+        worst[t.name] = took
+        worst[f"{t.name} loop gap"] = gap
+        bad += sum(s.error_kind != "timeout" for s in steps) + (took > timeout + 0.5) + (gap > 0.3)
+    markers = work / "markers"
+    markers.mkdir()
+    for crash in (False, True):
+        deploy = _spawning(markers, crash)
+        name = "isolated crash + grandchild" if crash else "isolated hang + grandchild"
+        worst[name] = 0.0
+        for i in range(n):
+            started = time.perf_counter()
+            _, step = asyncio.run(
+                execute_tool_call(
+                    _call("deploy", i),
+                    {"deploy": deploy},
+                    ToolPolicy(timeout_s=timeout, isolate=True),
+                )
+            )
+            took = time.perf_counter() - started
+            worst[name] = max(worst[name], took)
+            bad += (step.error_kind != ("crash" if crash else "timeout")) + (took > timeout + 0.5)
+    time.sleep(1.5)  # past every grandchild's delay
+    effects = len(list(markers.iterdir()))
+    cases = 4 * n
+    figures = ", ".join(f"{k} {v:.2f} s" for k, v in worst.items())
+    return Row(
+        "timeouts_hold",
+        cases,
+        cases - min(cases, bad + effects),
+        0,
+        f"timeout {timeout} s; slowest ({n} at once for the slow-output tools): {figures}; "
+        f"side effects after the timeout: {effects}",
+    )
+
+
+# -- type-confused records ------------------------------------------------------------------------
+
+CONFUSED = [
+    ("query", 123),
+    ("tools", [1]),
+    ("episode", "zero"),
+    ("messages", "hello"),
+    ("steps", [{"tool": "t", "args": "x", "call_id": "c"}]),
+    ("success", "yes"),
+    ("extra", []),
+]
+
+
+def fault_type_confused(n: int, work: Path) -> Row:
+    from langchain_ste.memory.chroma import ExplorationMemory
+
+    survived = 0
+    for k in range(n):
+        field, value = CONFUSED[k % len(CONFUSED)]
+        out = work / f"m{k}"
+        out.mkdir()
+        good = _trial(0).to_dict()
+        content = json.dumps(good) + "\n" + json.dumps({**_trial(1).to_dict(), field: value}) + "\n"
+        (out / "trials.jsonl").write_text(content)
+        try:
+            ExplorationMemory(out, embeddings=_fake_embeddings())
+        except TrialSchemaError as exc:
+            survived += "trials.jsonl:2:" in str(exc) and field in str(exc)
+        survived -= (out / "trials.jsonl").read_text() != content
+    return Row(
+        "type_confused_record",
+        n,
+        survived,
+        0,
+        "right keys, wrong types (query 123, tools [1], episode 'zero'...): TrialSchemaError "
+        "naming file:line and the field when the memory opens; file unchanged",
+    )
+
+
+# -- command-line bad input -----------------------------------------------------------------------
+
+TOOLS_SPEC = "langchain_ste.tools.examples:example_tools"
+FACTORY = ["--model-factory", "langchain_ste.testing:ScriptedExplorer"]
+
+
+def cli_bad_input_cases(root: Path) -> list[tuple[str, list[str]]]:
+    """``(case, argv)`` for bad input to ``ste explore``, ``export`` and ``finetune``; creates
+    the files they need under ``root`` (a good trials file, a corrupt one, an empty one...)."""
+    good = root / "run" / "trials.jsonl"
+    TrialLog(good).append([_trial(i) for i in range(3)])
+    (root / "afile").write_text("not a folder")
+    for name, content in {
+        "garbage": "{not json\n" + json.dumps(_trial(1).to_dict()) + "\n",
+        "confused": json.dumps({**_trial(0).to_dict(), "query": 123}) + "\n",
+        "newer": json.dumps({**_trial(0).to_dict(), "schema_version": 99}) + "\n",
+    }.items():
+        (root / name).mkdir()
+        (root / name / "trials.jsonl").write_text(content)
+    (root / "empty.jsonl").write_text("")
+    (root / "sft.jsonl").write_text(json.dumps({"messages": [{"role": "user"}]}) + "\n")
+    (root / "existing.jsonl").write_text("keep\n")
+    (root / "noadapter").mkdir()
+    e = ["explore", TOOLS_SPEC, "--out"]
+    new = str(root / "new")
+    ok_run = str(root / "run")
+    return [
+        ("explore --model-factory nosuch:x", [*e, new, "--model-factory", "nosuch:x"]),
+        ("explore --model-factory missing attribute", [*e, new, "--model-factory", "json:nope"]),
+        ("explore --model-factory not callable", [*e, new, "--model-factory", "json:__name__"]),
+        ("explore --model-factory raises", [*e, new, "--model-factory", "json:loads"]),
+        (
+            "explore --model-factory not a chat model",
+            [*e, new, "--model-factory", "json:JSONDecoder"],
+        ),
+        ("explore --model unknown provider", [*e, new, "--model", "nosuch-provider:x"]),
+        ("explore --out is a file", [*e, str(root / "afile"), *FACTORY]),
+        ("explore --out with corrupt trials.jsonl", [*e, str(root / "garbage"), *FACTORY]),
+        ("explore --out with type-confused record", [*e, str(root / "confused"), *FACTORY]),
+        ("explore --out with newer schema", [*e, str(root / "newer"), *FACTORY]),
+        ("explore --max-concurrency -1", [*e, new, *FACTORY, "--max-concurrency", "-1"]),
+        ("explore --max-concurrency 0", [*e, new, *FACTORY, "--max-concurrency", "0"]),
+        ("explore --episodes 0", [*e, new, *FACTORY, "--episodes", "0"]),
+        ("explore --trials -2", [*e, new, *FACTORY, "--trials", "-2"]),
+        ("explore --max-steps 0", [*e, new, *FACTORY, "--max-steps", "0"]),
+        ("explore --max-seconds -1", [*e, new, *FACTORY, "--max-seconds", "-1"]),
+        ("explore --policy bad syntax", [*e, new, *FACTORY, "--policy", "convert_units"]),
+        ("explore --policy unknown tool", [*e, new, *FACTORY, "--policy", "convert=skip"]),
+        ("explore --only unknown tool", [*e, new, *FACTORY, "--only", "convert"]),
+        ("explore --preset unknown", [*e, new, *FACTORY, "--preset", "huge"]),
+        ("explore TOOLS module missing", ["explore", "nowhere_xyz:tools", "--out", new, *FACTORY]),
+        (
+            "explore TOOLS file missing",
+            ["explore", str(root / "no.py:tools"), "--out", new, *FACTORY],
+        ),
+        ("export OUT == input", ["export", str(good), str(good), "--force"]),
+        ("export OUT == input (folder)", ["export", ok_run, str(good)]),
+        ("export OUT exists, no --force", ["export", str(good), str(root / "existing.jsonl")]),
+        ("export OUT is a folder", ["export", str(good), str(root / "noadapter")]),
+        ("export missing input", ["export", str(root / "none.jsonl"), str(root / "o1.jsonl")]),
+        ("export corrupt input", ["export", str(root / "garbage"), str(root / "o2.jsonl")]),
+        ("export --format csv", ["export", str(good), str(root / "o3.jsonl"), "-f", "csv"]),
+        (
+            "export --max-per-tool 0",
+            ["export", str(good), str(root / "o4.jsonl"), "--max-per-tool", "0"],
+        ),
+        (
+            "export --tools missing",
+            ["export", str(good), str(root / "o5.jsonl"), "--tools", "nope:x"],
+        ),
+        ("export no successful trials", ["export", str(good), str(root / "o6.jsonl")]),
+        ("finetune file without trials", ["finetune", str(root / "empty.jsonl"), "--out", new]),
+        ("finetune a dataset, not trials", ["finetune", str(root / "sft.jsonl"), "--out", new]),
+        ("finetune missing input", ["finetune", str(root / "none.jsonl"), "--out", new]),
+        ("finetune corrupt input", ["finetune", str(root / "garbage"), "--out", new]),
+        ("finetune --out is a file", ["finetune", str(good), "--out", str(root / "afile")]),
+        (
+            "finetune --previous without records",
+            ["finetune", str(good), "--out", new, "--previous", str(root / "noadapter")],
+        ),
+        ("finetune --replay 2", ["finetune", str(good), "--out", new, "--replay", "2"]),
+        ("finetune --epochs 0", ["finetune", str(good), "--out", new, "--epochs", "0"]),
+        ("finetune no successful trials", ["finetune", str(good), "--out", new]),
+    ]
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes() if p.is_file() else b"/" for p in root.rglob("*")
+    }
+
+
+def run_cli_case(argv: list[str]) -> tuple[int, str, str]:
+    """``(exit code, stdout, stderr)`` of one ``ste`` command, run in this process."""
+    from typer.testing import CliRunner
+
+    from langchain_ste.cli import app
+
+    result = CliRunner().invoke(app, argv)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def fault_cli_bad_input(n: int, work: Path) -> Row:
+    cases = cli_bad_input_cases(work)
+    before = _snapshot(work)
+    failures: list[str] = []
+    for name, argv in cases:
+        code, stdout, stderr = run_cli_case(argv)
+        lines = [line for line in stderr.splitlines() if line.strip()]
+        one_line = len(lines) == 1 and lines[0].startswith("error: ")
+        wrote = _snapshot(work) != before
+        if code == 0 or not one_line or "Traceback" in stdout + stderr or wrote:
+            failures.append(name)
+    return Row(
+        "cli_bad_input",
+        len(cases),
+        len(cases) - len(failures),
+        0,
+        f"{len(cases)} cases (explore, export, finetune): one 'error: ...' line, exit 2, "
+        f"nothing written" + (f"; failed: {', '.join(failures)}" if failures else ""),
+    )
+
+
 FAULTS: dict[str, Callable[[int, Path], Row]] = {
     "tool_raises": fault_tool_raises,
     "sync_tool_hangs": fault_tool_hangs,
@@ -800,6 +1177,11 @@ FAULTS: dict[str, Callable[[int, Path], Row]] = {
     "model_bad_replies": fault_model_bad_replies,
     "sigkill": fault_sigkill,
     "concurrent_writer": fault_concurrent_writer,
+    "concurrent_threads": fault_concurrent_threads,
+    "concurrent_processes": fault_concurrent_processes,
+    "timeouts": fault_timeouts,
+    "type_confused": fault_type_confused,
+    "cli_bad_input": fault_cli_bad_input,
 }
 
 
