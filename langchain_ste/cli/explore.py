@@ -117,6 +117,22 @@ def explore_command(
             "bootstrapping); --no-memory writes only trials.jsonl.",
         ),
     ] = True,
+    executor: Annotated[
+        str,
+        typer.Option(
+            "--executor",
+            help="local (this process) or ray (one Ray task per tool; a local Ray unless "
+            "RAY_ADDRESS names a cluster).",
+        ),
+    ] = "local",
+    chroma_url: Annotated[
+        str | None,
+        typer.Option(
+            "--chroma-url",
+            help="A shared `chroma run` server (http://host:port) for the memory, instead of "
+            "files in --out.",
+        ),
+    ] = None,
 ) -> None:
     """Explore the tools: imagine -> act -> reflect; trials go to OUT/trials.jsonl.
 
@@ -154,6 +170,14 @@ def explore_command(
     ):
         if limit is not None and limit <= 0:
             fail(f"{option} must be positive, not {limit}")
+    if executor not in ("local", "ray"):
+        fail(f"--executor must be local or ray, not {executor!r}")
+    if executor == "ray" and base_url:
+        fail(
+            "--base-url: Ray workers build the model from --model alone; for a served model "
+            "pass --model-factory (a function calling load_chat_model(..., base_url=...))"
+        )
+    chroma = _parse_chroma_url(chroma_url) if chroma_url else None
     _check_out(out)
     chat_model = _load_model_or_fail(model_factory, model, base_url)
     overrides = {
@@ -170,6 +194,21 @@ def explore_command(
     selected = [n for n in (only or names) if tool_policy.action(n) != "skip"]
     total = len(selected) * settings.episodes_per_tool * settings.trials_per_episode
     done_before = _finished(out, selected)
+    if executor == "ray":
+        found = _explore_on_ray(
+            tools,
+            out,
+            model=None if model_factory else model,
+            model_factory=model_factory,
+            chroma=chroma if memory else None,
+            settings=settings,
+            only=selected,
+            policy=tool_policy,
+            budget=budget,
+        )
+        Console().print(summary_table(found))
+        typer.echo(f"{len(found)} trials in {out / 'trials.jsonl'}")
+        return
     created = not out.exists()
     store: dict[str, Any] = {"memory": out}
     console = Console(stderr=True)
@@ -178,7 +217,7 @@ def explore_command(
             from langchain_ste.memory.chroma import ExplorationMemory, MemoryStoreError
 
             try:
-                store = {"memory": ExplorationMemory(out)}
+                store = {"memory": ExplorationMemory(out, **(chroma or {}))}
             except MemoryStoreError as exc:
                 fail(str(exc))
         found = explore_with_progress(
@@ -204,6 +243,47 @@ def explore_command(
         raise
     Console().print(summary_table(found))
     typer.echo(f"{len(found)} trials in {out / 'trials.jsonl'}")
+
+
+def _parse_chroma_url(url: str) -> dict[str, Any]:
+    """``http://host:port`` as ExplorationMemory's ``host`` and ``port``.
+
+    Example:
+        >>> _parse_chroma_url("http://chroma-node:8001")
+        {'host': 'chroma-node', 'port': 8001}
+    """
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        fail(f"--chroma-url: {url!r} is not a URL: {exc}")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        fail(f"--chroma-url: {url!r} is not http://host:port")
+    return {"host": parts.hostname, "port": port or (443 if parts.scheme == "https" else 8000)}
+
+
+def _explore_on_ray(
+    tools: str, out: Path, *, chroma: dict[str, Any] | None, **options: Any
+) -> list[Trial]:
+    """`explore_on_ray` with one progress line per finished tool; a missing Ray fails."""
+    try:
+        from langchain_ste.explore.ray import explore_on_ray
+
+        def on_event(event: dict[str, Any]) -> None:
+            typer.echo(f"{event['done']}/{event['total']} tools done ({event['tool']})", err=True)
+
+        return explore_on_ray(
+            tools,
+            out_dir=out,
+            chroma_host=(chroma or {}).get("host"),
+            chroma_port=(chroma or {}).get("port"),
+            on_event=on_event,
+            **options,
+        )
+    except ImportError as exc:
+        fail(f"--executor ray: {exc}")
 
 
 def _load_tools_or_fail(spec: str) -> list[BaseTool]:

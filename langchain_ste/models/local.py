@@ -9,22 +9,29 @@ native tool format when the chat template renders tools (Qwen2.5: ``<tool_call>`
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable
-from pydantic import ConfigDict, PrivateAttr
+from pydantic import ConfigDict
 
+from langchain_ste.models.batching import (
+    BatchedGenerator,
+    GenerationRequest,
+    GenerationResult,
+    shared_generator,
+)
 from langchain_ste.models.embedded import (
     DEFAULT_LEARNER,
     EMBEDDED,
@@ -37,10 +44,12 @@ from langchain_ste.models.native_tools import (
     supports_native_tools,
     to_chat_messages,
 )
-from langchain_ste.models.react import bind_react_tools, react_generate
+from langchain_ste.models.react import bind_react_tools, parse_reply, react_prompt
 from langchain_ste.models.react_protocol import tool_schemas
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     import torch
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
@@ -241,6 +250,14 @@ class ChatLocalHF(BaseChatModel):
             protocol) or ``"auto"`` (native when the template renders tools).
         react_prefix: text the assistant turn starts with in the ReAct protocol (small models
             follow the format far more often when their reply starts with it).
+        max_batch_size: the most generate calls decoded together. Concurrent callers of one
+            loaded model (threads, async tasks, exploration units) share it through a
+            micro-batching queue (`langchain_ste.models.batching`); 1 decodes one at a time.
+        max_batch_wait_ms: how long an idle model waits for more calls before it starts.
+        prefix_cache_size: finished sequences whose key-value cache is kept, so that a call
+            sharing their prefix (the next step of a conversation) encodes only its new tail;
+            0 turns prefix reuse off. The reused tokens show as
+            ``usage_metadata["input_token_details"]["cache_read"]``.
 
     Example:
         >>> model = ChatLocalHF(model_path="local:smollm2-135m", max_new_tokens=8)
@@ -261,7 +278,9 @@ class ChatLocalHF(BaseChatModel):
     dtype: str | None = None
     protocol: Protocol = "auto"
     react_prefix: str = "Thought:"
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    max_batch_size: int = 8
+    max_batch_wait_ms: float = 10.0
+    prefix_cache_size: int = 8
 
     @property
     def _llm_type(self) -> str:
@@ -314,41 +333,60 @@ class ChatLocalHF(BaseChatModel):
             text = tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)
         return str(text)
 
+    def generator(self) -> BatchedGenerator:
+        """The batching queue this model's calls go through (shared by every caller)."""
+        model, tokenizer = self._load()
+        return shared_generator(
+            model,
+            tokenizer,
+            max_batch_size=self.max_batch_size,
+            max_batch_wait_ms=self.max_batch_wait_ms,
+            prefix_cache_size=self.prefix_cache_size,
+        )
+
+    def _submit(
+        self, prompt: str, stop: Sequence[str] | None, prefix: str
+    ) -> tuple[Future[GenerationResult], int]:
+        """Queue one generate call; its future and its prompt's length in tokens."""
+        _, tokenizer = self._load()
+        ids = tokenizer(prompt + prefix, add_special_tokens=False)["input_ids"]
+        request = GenerationRequest(
+            ids,
+            max_new_tokens=self.max_new_tokens,
+            stop=tuple(stop or ()),
+            temperature=self.temperature,
+            seed=self.seed,
+        )
+        return self.generator().submit(request), len(ids)
+
     def _complete(self, prompt: str, stop: Sequence[str] | None, prefix: str = "") -> AIMessage:
         """Generate a continuation of ``prompt + prefix`` (the one place that calls the model)."""
-        import torch
+        future, n_in = self._submit(prompt, stop, prefix)
+        return self._message(future.result(), n_in, stop, prefix)
 
-        model, tokenizer = self._load()
-        generate: Any = model.generate
-        ids = tokenizer(prompt + prefix, return_tensors="pt", add_special_tokens=False)
-        input_ids = ids["input_ids"].to(model.device)
-        kwargs: dict[str, Any] = {
-            "max_new_tokens": self.max_new_tokens,
-            "pad_token_id": tokenizer.pad_token_id or tokenizer.eos_token_id,
-            "attention_mask": ids["attention_mask"].to(model.device),
-        }
-        if self.temperature > 0:
-            kwargs.update(do_sample=True, temperature=self.temperature)
-        else:
-            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        if stop:
-            kwargs.update(stop_strings=list(stop), tokenizer=tokenizer)
-        with self._lock, torch.inference_mode():
-            if self.temperature > 0:
-                torch.manual_seed(self.seed)
-            output = generate(input_ids, **kwargs)
-        new_tokens = output[0, input_ids.shape[1] :]
-        decoded = str(tokenizer.decode(new_tokens, skip_special_tokens=True))
-        text = prefix + _cut_at_stop(decoded, stop)
-        n_in, n_out = int(input_ids.shape[1]), int(new_tokens.shape[0])
+    async def _acomplete(
+        self, prompt: str, stop: Sequence[str] | None, prefix: str = ""
+    ) -> AIMessage:
+        """`_complete` for async callers: waits without holding a thread."""
+        future, n_in = self._submit(prompt, stop, prefix)
+        return self._message(await asyncio.wrap_future(future), n_in, stop, prefix)
+
+    def _message(
+        self, result: GenerationResult, n_in: int, stop: Sequence[str] | None, prefix: str
+    ) -> AIMessage:
+        n_out = len(result.token_ids)
         return AIMessage(
-            content=text,
+            content=prefix + _cut_at_stop(result.text, stop),
             usage_metadata=UsageMetadata(
-                input_tokens=n_in, output_tokens=n_out, total_tokens=n_in + n_out
+                input_tokens=n_in,
+                output_tokens=n_out,
+                total_tokens=n_in + n_out,
+                input_token_details={"cache_read": result.reused_tokens},
             ),
             response_metadata={
                 "model_name": self.model_name,
-                "finish_reason": "length" if n_out >= self.max_new_tokens else "stop",
+                "finish_reason": result.finish_reason,
+                "batch_size": result.batch_size,
             },
         )
 
@@ -357,6 +395,33 @@ class ChatLocalHF(BaseChatModel):
     ) -> AIMessage:
         return self._complete(self._render(messages), stop, prefix)
 
+    def _plan(
+        self, messages: list[BaseMessage], stop: list[str] | None, tools: Any
+    ) -> tuple[
+        list[BaseMessage], str | None, list[str] | None, str, Callable[[AIMessage], AIMessage]
+    ]:
+        """How to serve one call: (messages, rendered prompt or None, stops, prefix, finish).
+
+        A rendered prompt goes straight to `_complete`; None means the ReAct text path, which
+        renders through `_generate_text`.
+        """
+        if tools and self.tool_protocol() == "native":
+            names = [t["name"] for t in tool_schemas(tools)]
+
+            def native(raw: AIMessage) -> AIMessage:
+                return parse_tool_reply(
+                    raw.text,
+                    names,
+                    usage_metadata=raw.usage_metadata,
+                    response_metadata={**raw.response_metadata, "tool_protocol": "native"},
+                )
+
+            return messages, self._render(messages, tools), stop, "", native
+        if tools:
+            prompt, stops, names = react_prompt(messages, tools, stop)
+            return prompt, None, stops, self.react_prefix, lambda raw: parse_reply(raw, names)
+        return messages, None, stop, "", lambda raw: raw
+
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -364,25 +429,25 @@ class ChatLocalHF(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        tools = kwargs.get("tools")
-        if tools and self.tool_protocol() == "native":
-            raw = self._complete(self._render(messages, tools), stop)
-            message = parse_tool_reply(
-                raw.text,
-                [t["name"] for t in tool_schemas(tools)],
-                usage_metadata=raw.usage_metadata,
-                response_metadata={**raw.response_metadata, "tool_protocol": "native"},
-            )
-        elif tools:
-            message = react_generate(
-                lambda prompt, stops: self._generate_text(prompt, stops, self.react_prefix),
-                messages,
-                tools,
-                stop,
-            )
+        chat, prompt, stops, prefix, finish = self._plan(messages, stop, kwargs.get("tools"))
+        if prompt is None:
+            raw = self._generate_text(chat, stops, prefix)
         else:
-            message = self._generate_text(messages, stop)
-        return ChatResult(generations=[ChatGeneration(message=message)])
+            raw = self._complete(prompt, stops, prefix)
+        return ChatResult(generations=[ChatGeneration(message=finish(raw))])
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        chat, prompt, stops, prefix, finish = self._plan(messages, stop, kwargs.get("tools"))
+        raw = await self._acomplete(
+            prompt if prompt is not None else self._render(chat), stops, prefix
+        )
+        return ChatResult(generations=[ChatGeneration(message=finish(raw))])
 
 
 def _cut_at_stop(text: str, stop: Sequence[str] | None) -> str:
