@@ -18,6 +18,8 @@ import random
 import sys
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from langchain.agents import create_agent
@@ -257,6 +259,7 @@ def run_benchmark(
     seed: int = 0,
     on_result: Callable[[EntryResult], None] | None = None,
     lenient: bool = False,
+    max_concurrency: int | None = None,
 ) -> list[EntryResult]:
     """Play every case in order with a fixed seed and return the results.
 
@@ -272,6 +275,9 @@ def run_benchmark(
         on_result: called with each result as it is ready (progress, incremental saving).
         lenient: score calls whose input parsed only as a Python literal (single quotes,
             trailing commas) as well-formed; by default they are malformed, as in the paper.
+        max_concurrency: cases played at once, each in its own thread (results and
+            ``on_result`` stay in case order). Default: the model's ``max_batch_size`` (a local
+            model batches concurrent calls, see `langchain_ste.models.batching`), else 1.
 
     Example:
         >>> from langchain_ste.evaluate.benchmarks.examples import example_cases
@@ -283,19 +289,21 @@ def run_benchmark(
     random.seed(seed)
     if "torch" in sys.modules:
         sys.modules["torch"].manual_seed(seed)
+    play = partial(
+        play_case,
+        model,
+        middleware=middleware,
+        max_steps=max_steps,
+        system_prompt=system_prompt,
+        condition=condition,
+        benchmark=benchmark,
+        lenient=lenient,
+    )
+    width = max_concurrency or int(getattr(model, "max_batch_size", 1) or 1)
     results = []
-    for case in cases:
-        result = play_case(
-            model,
-            case,
-            middleware=middleware,
-            max_steps=max_steps,
-            system_prompt=system_prompt,
-            condition=condition,
-            benchmark=benchmark,
-            lenient=lenient,
-        )
-        results.append(result)
-        if on_result is not None:
-            on_result(result)
+    with ThreadPoolExecutor(max(1, min(width, len(cases)))) as pool:
+        for result in pool.map(play, cases) if width > 1 else map(play, cases):
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
     return results
