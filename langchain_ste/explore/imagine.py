@@ -70,7 +70,9 @@ async def imagine(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
     except ModelCallFailed as exc:
         error = rt.redact(f"imagine failed: {exc}")
         return {"error": error, "imagine_s": time.perf_counter() - started}
-    query = rt.redact(clean_query(reply.text))
+    # Redact the whole reply first: a secret is recognised by its context (a key name), which
+    # clean_query may cut away when it takes the quoted request out.
+    query = rt.redact(clean_query(rt.redact(reply.text)))
     usage = add_usage({}, reply)
     if not query:
         return {

@@ -31,32 +31,8 @@ def test_every_bad_input_is_a_one_line_error_that_writes_nothing(tmp_path: Path)
         assert _snapshot(tmp_path) == before, f"{name} wrote to disk"
 
 
-LEAKS_OWNED_ELSEWHERE = {
-    # The imagine step redacts the query after clean_query() took the quoted value out of
-    # '{"api_key": "..."}', so the key name that marks it as a secret is gone: redact the raw
-    # reply first (explore/imagine.py). Export and checkpoints carry that query on.
-    "explore -> ExplorationMemory (trials.jsonl, Chroma)",
-    "explore -> folder (trials.jsonl)",
-    "explorer graph + SqliteSaver (checkpoints)",
-    "ste export (dataset, tools.json)",
-}
-
-
 @pytest.mark.integration
-@pytest.mark.parametrize(
-    "path",
-    [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(
-                strict=True, reason="json_api_key: query redacted after parsing (imagine.py)"
-            ),
-        )
-        if name in LEAKS_OWNED_ELSEWHERE
-        else name
-        for name in SECRET_PATHS
-    ],
-)
+@pytest.mark.parametrize("path", SECRET_PATHS)
 def test_no_secret_format_reaches_disk(path: str, tmp_path: Path) -> None:
     """Every format planted in queries, arguments, outputs, answers and lessons; each path runs
     in a fresh process (Chroma's HNSW file is saved from uninitialised memory)."""
