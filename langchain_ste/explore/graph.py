@@ -26,8 +26,9 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage
-from langchain_core.runnables import RunnableConfig, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from langchain_core.tools import BaseTool
+from langgraph._internal._runnable import RunnableCallable
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -250,11 +251,17 @@ def build_unit_graph(runtime: UnitRuntime) -> CompiledStateGraph:
             retry_policy=retry,
         )
     graph.add_edge(START, "start_episode")
-    graph.add_conditional_edges("start_episode", after_start, ["imagine", END])
-    graph.add_conditional_edges("imagine", after_imagine, ["act", "reflect", END])
-    graph.add_conditional_edges("act", after_act, ["execute", "reflect", END])
-    graph.add_conditional_edges("execute", after_execute, ["act", "reflect", END])
-    graph.add_conditional_edges("reflect", after_reflect, ["imagine", "start_episode", END])
+    for source, route, targets in (
+        ("start_episode", after_start, ["imagine", END]),
+        ("imagine", after_imagine, ["act", "reflect", END]),
+        ("act", after_act, ["execute", "reflect", END]),
+        ("execute", after_execute, ["act", "reflect", END]),
+        ("reflect", after_reflect, ["imagine", "start_episode", END]),
+    ):
+        # Untraced, as LangGraph wraps plain-function nodes: a traced router opens a callback
+        # run per step, which was most of the orchestration's CPU time per model call.
+        router = RunnableCallable(route, name=route.__name__, trace=False)
+        graph.add_conditional_edges(source, router, targets)
     return graph.compile(name="ste-episode")
 
 
@@ -287,13 +294,17 @@ def _unit_node(unit: CompiledStateGraph, limit: int) -> RunnableLambda[UnitState
 
 def _node(
     afunc: Callable[[UnitState], Coroutine[Any, Any, dict[str, Any]]], name: str
-) -> RunnableLambda[UnitState, dict[str, Any]]:
-    """An async node that also runs in sync graphs (each call gets its own event loop)."""
+) -> Runnable[UnitState, dict[str, Any]]:
+    """An async node that also runs in sync graphs (each call gets its own event loop).
+
+    Wrapped as LangGraph wraps a plain-function node (untraced: the node's task is the run that
+    callbacks see); a `RunnableLambda` would open a second callback run per call.
+    """
 
     def func(state: UnitState) -> dict[str, Any]:
         return asyncio.run(afunc(state))
 
-    return RunnableLambda(func, afunc=afunc, name=name)
+    return RunnableCallable(func, afunc, name=name, trace=False)
 
 
 def _unit_input(targets: list[str], episodes: list[int]) -> dict[str, Any]:
