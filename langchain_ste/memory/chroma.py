@@ -19,7 +19,8 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -125,8 +126,22 @@ class ExplorationMemory:
         self._ok = 0
         for trial in self.log.read():
             self._remember(trial)
-        self._collection = self._open_collection()
-        self._catch_up()
+        # Under the writers' lock: two processes creating (or recovering) the same Chroma folder
+        # at once would pull the database file from under each other.
+        with self._open_lock():
+            for trial in self.log.new_trials():
+                self._remember(trial)
+            self._collection = self._open_collection()
+            self._catch_up()
+
+    @contextmanager
+    def _open_lock(self) -> Iterator[None]:
+        """The log's write lock for opening; a read-only memory folder opens without it."""
+        if self._shared or not os.access(self.directory, os.W_OK):
+            yield
+            return
+        with self.log.lock():
+            yield
 
     @property
     def trials_path(self) -> Path:
