@@ -116,8 +116,8 @@ _QUOTED = re.compile(r"[\"\u201c]([^\"\u201d]{10,300})[\"\u201d]")
 
 
 def clean_query(text: str) -> str:
-    """The imagined request: a quoted question if there is one, else the first non-empty line,
-    without labels or quotes.
+    """The imagined request: a quoted question if there is one, else the first line that is not
+    a preamble (``Sure, here's a question:``), without labels or quotes.
 
     Example:
         >>> clean_query('The customer asks: "How many feet are in 100 meters?"')
@@ -127,12 +127,15 @@ def clean_query(text: str) -> str:
         'How many cm are 3 inches?'
         >>> clean_query("1. 2 km in miles?")
         '2 km in miles?'
+        >>> clean_query("Sure, here's a new customer question:\\n\\nWhere is my order 88213?")
+        'Where is my order 88213?'
     """
     quoted = _QUOTED.search(text)
     if quoted:
         return quoted.group(1).strip()
-    for line in text.splitlines():
-        line = _PREFIX.sub("", _BULLET.sub("", line.strip())).strip().strip("\"'`")
-        if line:
+    lines = [_PREFIX.sub("", _BULLET.sub("", line.strip())).strip() for line in text.splitlines()]
+    lines = [line.strip("\"'`") for line in lines if line.strip("\"'`")]
+    for line in lines:
+        if not line.endswith(":"):  # "Sure, here's a question:" introduces the request
             return line[:300]
-    return ""
+    return lines[0][:300] if lines else ""

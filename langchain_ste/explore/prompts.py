@@ -26,7 +26,8 @@ IMAGINE_SHORT_TERM = """Earlier questions and what happened:
 {trials}
 Ask something harder: an edge case, or other values."""
 
-IMAGINE_HUMAN = "Write one new customer question."
+IMAGINE_HUMAN = """Write one new customer question, with the concrete details it needs (names, \
+numbers, dates, places) as a customer would write them."""
 
 ACT_SYSTEM = """You are a helpful assistant with tools. Use a tool to answer the user's request.
 When you have the tool's result, give the final answer to the user."""
