@@ -162,8 +162,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--max-batch-size", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch intra-op threads (default: torch's)"
+    )
     parser.add_argument("--quick", action="store_true", help="2 episodes, 1 step, 48 tokens")
     args = parser.parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     if args.quick:
         args.episodes, args.max_steps, args.max_new_tokens = 2, 1, 48
     tools = _tools()
@@ -207,6 +214,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             k: v for k, v in asdict(settings).items() if k not in ("retry", "tool_groups")
         },
         "cpus": os.cpu_count(),
+        "torch_threads": _torch_threads(),
         "runs": {"ours": ours, "original_style": original},
         "speedup_vs_sequential": round(
             ours["trials_per_minute"] / max(original["trials_per_minute"], 1e-9), 2
@@ -218,6 +226,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=2) + "\n")
     return report
+
+
+def _torch_threads() -> int:
+    import torch
+
+    return int(torch.get_num_threads())
 
 
 if __name__ == "__main__":

@@ -101,14 +101,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch intra-op threads (default: torch's)"
+    )
     parser.add_argument("--quick", action="store_true", help="the 0.5B at batch 1 and 4, 16 tokens")
     args = parser.parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     if args.quick:
         args.models, args.batches, args.tokens = "local", "1,4", 16
     batches = [int(b) for b in args.batches.split(",")]
     report = {
         "tokens": args.tokens,
-        "threads": _torch_threads(),
+        "torch_threads": _torch_threads(),
         "cpus": os.cpu_count(),
         "models": [measure(s, batches, args.tokens, args.repeats) for s in args.models.split(",")],
     }

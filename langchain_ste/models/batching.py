@@ -256,6 +256,8 @@ class BatchedGenerator:
             try:
                 with torch.inference_mode():
                     for row in incoming:
+                        if not row.future.set_running_or_notify_cancel():
+                            continue  # its caller gave up while it waited
                         logits, row_kv = self._prefill(row)
                         if self._advance(row, logits):
                             self._finish(row, row_kv)
