@@ -62,3 +62,21 @@ def test_import_does_not_load_heavy_dependencies() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_explore_is_callable_whatever_the_import_order() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "from langchain_ste import STEMiddleware, explore\n"
+        "import inspect, langchain_ste.explore as pkg\n"
+        "from langchain_ste.testing import ScriptedExplorer\n"
+        "from langchain_ste.tools.examples import example_tools\n"
+        "from langchain_ste.explore import ExploreSettings\n"
+        "s = ExploreSettings(episodes_per_tool=1, trials_per_episode=1)\n"
+        "print(len(explore(ScriptedExplorer(), example_tools(), settings=s)))\n"
+        "print(pkg.graph.__name__, 'settings' in inspect.signature(explore).parameters)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["2", "langchain_ste.explore.graph", "True"]
