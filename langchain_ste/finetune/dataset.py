@@ -34,6 +34,7 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage, BaseMessage, convert_to_openai_messages
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+from langchain_ste.models.native_tools import supports_native_tools, to_chat_messages
 from langchain_ste.models.react_protocol import messages_to_react
 from langchain_ste.trial import Trial, check_tool_pairing, is_usable, query_key
 from langchain_ste.trial_log import read_trials
@@ -94,18 +95,6 @@ def _with_thoughts(messages: list[BaseMessage]) -> list[BaseMessage]:
 
 def _chat(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
     return [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
-
-
-def _native(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
-    """OpenAI-style messages with dict arguments, as HF chat templates and TRL expect."""
-    out = convert_to_openai_messages(list(messages))
-    assert isinstance(out, list)
-    for message in out:
-        for call in message.get("tool_calls", []):
-            args = call["function"].get("arguments")
-            if isinstance(args, str):
-                call["function"]["arguments"] = json.loads(args or "{}")
-    return out
 
 
 def tool_schemas_of(tools: Sequence[Any]) -> list[dict[str, Any]]:
@@ -172,21 +161,6 @@ def infer_tool_schemas(trials: Iterable[Trial]) -> list[dict[str, Any]]:
     return schemas
 
 
-def supports_native_tools(tokenizer: Any) -> bool:
-    """Whether a tokenizer's chat template renders a ``tools`` list itself.
-
-    Example:
-        >>> class Tok:
-        ...     chat_template = "{% for m in messages %}{{ m.content }}{% endfor %}"
-        >>> supports_native_tools(Tok())
-        False
-    """
-    template = getattr(tokenizer, "chat_template", None)
-    if isinstance(template, dict):
-        template = " ".join(str(v) for v in template.values())
-    return bool(template) and "tools" in str(template)
-
-
 def trial_to_record(
     trial: Trial, tools: Sequence[Any], format: DatasetFormat = "react"
 ) -> dict[str, Any]:
@@ -240,7 +214,7 @@ def trial_to_record(
     if format == "openai":
         return {"messages": convert_to_openai_messages(messages), "tools": schemas}
     if format in ("native", "hf"):
-        return {"messages": _native(messages), "tools": schemas, "meta": meta}
+        return {"messages": to_chat_messages(messages), "tools": schemas, "meta": meta}
     raise ValueError(f"unknown format {format!r}; use 'react', 'native' ('hf') or 'openai'")
 
 
