@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from langchain_ste.cli.app import BaseUrlOption, ModelOption, app, fail, load_model_option
+from langchain_ste.models import DEFAULT_EXPLORER_SPEC
 from langchain_ste.tools.policy import Budget, ToolPolicy
 from langchain_ste.trial import Trial, TrialSchemaError
 
@@ -78,7 +79,7 @@ def explore_command(
         str, typer.Argument(help="The tools: package.module:attr or path/to/file.py:attr.")
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (trials, memory).")],
-    model: ModelOption = "local",
+    model: ModelOption = DEFAULT_EXPLORER_SPEC,
     base_url: BaseUrlOption = None,
     model_factory: Annotated[
         str | None,

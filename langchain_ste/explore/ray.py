@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from langchain_ste.models import DEFAULT_EXPLORER_SPEC
 from langchain_ste.trial import Trial
 from langchain_ste.trial_log import TrialLog
 
@@ -57,7 +58,7 @@ def _run_unit(
     else:
         from langchain_ste.models import load_chat_model
 
-        chat_model = load_chat_model(model or "local")
+        chat_model = load_chat_model(model or DEFAULT_EXPLORER_SPEC)
     if chroma:
         from langchain_ste.memory.chroma import ExplorationMemory
 
@@ -76,7 +77,7 @@ def explore_on_ray(
     prompts: ExplorePrompts | None = None,
     policy: ToolPolicy | None = None,
     budget: Budget | None = None,
-    model: str | None = "local",
+    model: str | None = DEFAULT_EXPLORER_SPEC,
     model_factory: str | None = None,
     only: Sequence[str] | None = None,
     chroma_host: str | None = None,

@@ -22,10 +22,11 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 
 from langchain_ste.explore.graph import create_explorer
+from langchain_ste.models import DEFAULT_EXPLORER_SPEC
 from langchain_ste.tools.loading import load_object, load_tools
 
 _DEFAULTS = {
-    "model": "local",
+    "model": DEFAULT_EXPLORER_SPEC,
     "tools": "langchain_ste.tools.examples:example_tools",
     "out_dir": "ste-runs/studio",
 }
@@ -55,7 +56,7 @@ def make_graph(config: RunnableConfig | None = None) -> CompiledStateGraph:
     else:
         from langchain_ste.models import load_chat_model
 
-        model = load_chat_model(_setting(configurable, "model") or "local")
+        model = load_chat_model(_setting(configurable, "model") or DEFAULT_EXPLORER_SPEC)
     tools = load_tools(_setting(configurable, "tools") or _DEFAULTS["tools"])
     return create_explorer(
         model,
