@@ -5,7 +5,8 @@ concurrency 1, 8 and 32. Reports wall time, the ratio to the ideal (model calls 
 concurrency) and the speed-up over concurrency 1. The original STE code is strictly sequential.
 The CPU time per model call (graph steps, message handling, the fake model itself) is reported
 too: at concurrency 32 the ideal leaves 50 ms / 32 = 1.6 ms per call, so that CPU time, not the
-waiting, bounds the ratio there (and it is noisy on a machine shared with other work).
+waiting, bounds the ratio there (and it is noisy on a machine shared with other work). A short
+warm-up run goes first, so that imports and first calls are not charged to concurrency 1.
 
     python bench/exploration_throughput.py [--latency 0.05] [--episodes 64] [--json]
 """
@@ -92,6 +93,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     ratios, walls, cpu_ms = {}, {}, {}
+    run(min(8, args.episodes), args.latency, 8)  # warm-up: imports and first-call costs
     for conc in (1, 8, 32):
         wall, calls, cpu = run(args.episodes, args.latency, conc)
         ideal = calls * args.latency / conc
