@@ -1,6 +1,12 @@
 """Act and execute: the explorer model answers the imagined request with the tools bound, and
 its tool calls run under the policy (run, emulate or skip) until it answers or hits the step
 limit. Malformed calls are recorded as failed steps, and the model is told the format.
+
+Small models often repeat a call that already succeeded, or call on until the step limit, and
+never answer. Once per trial the model is then told to answer from the results it has (a
+*nudge*): a repeated successful call is not run again but dropped, and at the step limit the
+model gets one more turn. Nudges are marked (`is_nudge`) and left out of the trial's recorded
+conversation, so exemplars show the calls and the answer, not the prodding.
 """
 
 from __future__ import annotations
@@ -60,6 +66,26 @@ def _opening(rt: UnitRuntime, state: UnitState) -> tuple[list[BaseMessage], list
     return [SystemMessage(system), *demo_messages, HumanMessage(state["query"])], ids
 
 
+NUDGE = "ste_nudge"
+
+
+def is_nudge(message: BaseMessage) -> bool:
+    """Whether a message is the act loop's own prompt to answer (never part of a trial)."""
+    return bool(message.additional_kwargs.get(NUDGE))
+
+
+def _nudge(text: str) -> HumanMessage:
+    return HumanMessage(text, additional_kwargs={NUDGE: True})
+
+
+def _repeats_a_success(reply: AIMessage, steps: list[dict[str, Any]]) -> bool:
+    done = [(s["tool"], s["args"]) for s in steps if s.get("status") in ("ok", "emulated")]
+    calls = reply.tool_calls
+    return bool(calls) and not reply.invalid_tool_calls and all(
+        (c["name"], c["args"]) in done for c in calls
+    )
+
+
 async def execute(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
     """Run the last reply's tool calls under the policy; record malformed calls as failures."""
     messages = list(state["messages"])
@@ -68,6 +94,22 @@ async def execute(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
     steps = list(state["steps"])
     target = state["targets"][0]
     max_steps = rt.settings.max_steps
+    nudged = any(is_nudge(m) for m in messages)
+    if _repeats_a_success(reply, steps):
+        if not nudged:
+            messages.pop()  # the repeated call is not run, and not part of the trial
+            messages.append(_nudge(rt.prompts.answer_nudge))
+            return {"messages": messages, "steps": steps}
+        for call in reply.tool_calls:  # nudged once already: the trial ends unanswered
+            messages.append(
+                ToolMessage(
+                    "Error: this call already ran; its result is above",
+                    tool_call_id=call["id"] or "",
+                    name=call["name"],
+                    status="error",
+                )
+            )
+        return {"messages": messages, "steps": steps}
     for call in reply.tool_calls:
         if len(steps) >= max_steps:
             messages.append(
@@ -116,4 +158,14 @@ async def execute(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
                 )
             )
         )
+    if len(steps) >= max_steps and not nudged:
+        messages.append(_nudge(rt.prompts.step_limit_nudge))
     return {"messages": messages, "steps": steps}
+
+
+def after_execute(state: UnitState) -> str:
+    """Back to act, unless the trial was nudged to answer once already and still did not."""
+    messages = state["messages"]
+    if messages and is_nudge(messages[-1]):
+        return "act"
+    return "reflect" if any(is_nudge(m) for m in messages) else "act"

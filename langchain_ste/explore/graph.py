@@ -35,6 +35,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Checkpointer, Send
 
 from langchain_ste.explore.act import act, execute
+from langchain_ste.explore.act import after_execute as next_after_execute
 from langchain_ste.explore.imagine import imagine, start_episode
 from langchain_ste.explore.prompts import DEFAULT_PROMPTS, ExplorePrompts
 from langchain_ste.explore.reflect import reflect
@@ -171,7 +172,7 @@ def create_explorer(
             sends += [Send("unit", _unit_input(group, chunk)) for chunk in chunks]
         return sends
 
-    steps_per_trial = 2 * resolved.max_steps + 4
+    steps_per_trial = 2 * resolved.max_steps + 8  # with a nudge: two more act/execute turns
     limit = resolved.episodes_per_tool * (resolved.trials_per_episode * steps_per_trial + 2) + 10
     graph = StateGraph(ExploreState, input_schema=ExploreInput, output_schema=ExploreOutput)
     graph.add_node("unit", _unit_node(unit, max(limit, 25)))
@@ -210,7 +211,6 @@ def check_names(names: Iterable[str], known: Sequence[str], what: str) -> list[s
 
 def build_unit_graph(runtime: UnitRuntime) -> CompiledStateGraph:
     """The per-unit subgraph: start_episode -> imagine -> act <-> execute -> reflect."""
-    max_steps = runtime.settings.max_steps
 
     def after_start(state: UnitState) -> str:
         return "imagine" if state["position"] < len(state["episodes"]) else END
@@ -226,13 +226,14 @@ def build_unit_graph(runtime: UnitRuntime) -> CompiledStateGraph:
         last = state["messages"][-1] if state["messages"] else None
         if state["error"] or not isinstance(last, AIMessage):
             return "reflect"
-        wants_tools = bool(last.tool_calls or last.invalid_tool_calls)
-        return "execute" if wants_tools and len(state["steps"]) < max_steps else "reflect"
+        # Calls past the step limit still go to execute, which answers them with an error and
+        # pairs every call with its ToolMessage.
+        return "execute" if last.tool_calls or last.invalid_tool_calls else "reflect"
 
     def after_execute(state: UnitState) -> str:
         if state.get("stopped"):
             return END
-        return "act" if len(state["steps"]) < max_steps else "reflect"
+        return next_after_execute(state)
 
     def after_reflect(state: UnitState) -> str:
         if state.get("stopped"):

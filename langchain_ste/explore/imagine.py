@@ -129,12 +129,15 @@ def clean_query(text: str) -> str:
         '2 km in miles?'
         >>> clean_query("Sure, here's a new customer question:\\n\\nWhere is my order 88213?")
         'Where is my order 88213?'
+        >>> clean_query("**Question:**\\n---\\n**Can I fly from Lisbon to Paris on 2027-05-10?**")
+        'Can I fly from Lisbon to Paris on 2027-05-10?'
     """
     quoted = _QUOTED.search(text)
     if quoted:
         return quoted.group(1).strip()
-    lines = [_PREFIX.sub("", _BULLET.sub("", line.strip())).strip() for line in text.splitlines()]
-    lines = [line.strip("\"'`") for line in lines if line.strip("\"'`")]
+    lines = [_BULLET.sub("", line.strip()).strip("*#_ \t\"'`") for line in text.splitlines()]
+    lines = [_PREFIX.sub("", line).strip("*_ \"'`") for line in lines]
+    lines = [line for line in lines if any(c.isalnum() for c in line)]  # not "---"
     for line in lines:
         if not line.endswith(":"):  # "Sure, here's a question:" introduces the request
             return line[:300]

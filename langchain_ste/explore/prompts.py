@@ -39,6 +39,12 @@ PARSE_ERROR_FEEDBACK = """Error: {error}. Reply exactly in the format:
 Action: <tool name>
 Action Input: <JSON object of arguments>"""
 
+ANSWER_NUDGE = """You already have the result of that call above. Answer the request now, in \
+plain words, from the results you have."""
+
+STEP_LIMIT_NUDGE = """You have used all your tool calls. Answer the request now, in plain words, \
+from the results above."""
+
 REFLECT_SYSTEM = """You check whether an assistant solved a user's request with tools.
 
 Request: {query}
@@ -89,9 +95,9 @@ class ExplorePrompts:
     Fields (and their `str.format` fields): ``imagine_system`` (``target``, ``description``),
     ``imagine_examples`` (``examples``), ``imagine_past`` (``queries``), ``imagine_short_term``
     (``trials``), ``imagine_human``; ``act_system``, ``act_demonstrations_note``,
-    ``parse_error_feedback`` (``error``); ``reflect_system`` (``query``, ``transcript``,
-    ``answer``), ``reflect_human``; ``emulate_tool_system`` (``name``, ``description``,
-    ``schema``).
+    ``parse_error_feedback`` (``error``), ``answer_nudge``, ``step_limit_nudge``;
+    ``reflect_system`` (``query``, ``transcript``, ``answer``), ``reflect_human``;
+    ``emulate_tool_system`` (``name``, ``description``, ``schema``).
 
     Example:
         >>> from dataclasses import replace
@@ -108,6 +114,8 @@ class ExplorePrompts:
     act_system: str = ACT_SYSTEM
     act_demonstrations_note: str = ACT_DEMONSTRATIONS_NOTE
     parse_error_feedback: str = PARSE_ERROR_FEEDBACK
+    answer_nudge: str = ANSWER_NUDGE
+    step_limit_nudge: str = STEP_LIMIT_NUDGE
     reflect_system: str = REFLECT_SYSTEM
     reflect_human: str = REFLECT_HUMAN
     emulate_tool_system: str = EMULATE_TOOL_SYSTEM

@@ -18,6 +18,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from langchain_ste.explore.act import is_nudge
 from langchain_ste.explore.prompts import DEFAULT_PROMPTS, ExplorePrompts
 from langchain_ste.explore.runtime import (
     ModelCallFailed,
@@ -241,7 +242,8 @@ def _trajectory(messages: Sequence[BaseMessage], query: str) -> list[BaseMessage
         return []
     for i in range(len(messages) - 1, -1, -1):
         if isinstance(messages[i], HumanMessage) and messages[i].content == query:
-            return list(messages[i:])
+            # the act loop's nudges to answer are not part of the trial (see explore/act.py)
+            return [m for m in messages[i:] if not is_nudge(m)]
     return [HumanMessage(query)]
 
 

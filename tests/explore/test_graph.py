@@ -139,11 +139,45 @@ def test_long_term_memory_steers_new_episodes(tmp_path: Path) -> None:
 
 
 def test_step_limit_bounds_tool_calls() -> None:
-    always_call = Agent(act=lambda m: call("convert_units", value=2, from_unit="m", to_unit="cm"))
+    values = iter(range(100))
+    always_call = Agent(
+        act=lambda m: call("convert_units", value=next(values), from_unit="m", to_unit="cm")
+    )
     trials = run(always_call.model(), trials_per_episode=1, max_steps=3)
     assert len(trials[0].steps) == 3
     assert trials[0].final_answer == ""
     check_tool_pairing(trials[0].to_messages())
+
+
+def test_a_repeated_successful_call_is_not_run_and_the_model_is_told_to_answer() -> None:
+    seen: list[list[BaseMessage]] = []
+
+    def act(messages: list[BaseMessage]) -> AIMessage:
+        seen.append(messages)
+        if "Answer the request now" in messages[-1].text:
+            return AIMessage("It is 200 cm.")
+        return call("convert_units", value=2, from_unit="m", to_unit="cm")  # the same, again
+
+    trials = run(Agent(act=act).model(), trials_per_episode=1, max_steps=3)
+    trial = trials[0]
+    assert [s.tool for s in trial.steps] == ["convert_units"]  # the repeat did not run
+    assert trial.final_answer == "It is 200 cm." and trial.success
+    recorded = trial.to_messages()
+    assert [m.type for m in recorded] == ["human", "ai", "tool", "ai"]  # no nudge, no repeat
+    check_tool_pairing(recorded)
+
+
+def test_at_the_step_limit_the_model_gets_one_turn_to_answer() -> None:
+    values = iter(range(100))
+
+    def act(messages: list[BaseMessage]) -> AIMessage:
+        if "used all your tool calls" in messages[-1].text:
+            return AIMessage("Done: the last result was 2 m = 200 cm.")
+        return call("convert_units", value=next(values), from_unit="m", to_unit="cm")
+
+    trial = run(Agent(act=act).model(), trials_per_episode=1, max_steps=2)[0]
+    assert len(trial.steps) == 2 and trial.final_answer.startswith("Done:")
+    assert [m.type for m in trial.to_messages()] == ["human", "ai", "tool", "ai", "tool", "ai"]
 
 
 def test_failures_are_recorded_not_raised() -> None:
