@@ -64,22 +64,20 @@ def example_records(copies: int = 2) -> list[dict[str, Any]]:
 
 def run_mode(mode: str, steps: int, batch_size: int, bf16: bool) -> dict[str, Any]:
     """Train one mode in this process and return its figures."""
-    from langchain_ste.finetune.lora import train_lora
+    from langchain_ste.finetune.lora import LoraSettings, train_lora
 
     records = example_records()
     with tempfile.TemporaryDirectory() as out:
-        report = train_lora(
-            records,
-            out_dir=out,
-            base="local",
+        settings = LoraSettings(
             max_steps=steps,
             batch_size=batch_size,
             max_length=2048 if mode == "packed" else 1024,
-            device="cpu",
             bf16=bf16,
-            progress=False,
             seed=0,
             **MODES[mode],
+        )
+        report = train_lora(
+            records, out_dir=out, settings=settings, base="local", device="cpu", progress=False
         )
     return {
         "mode": mode,

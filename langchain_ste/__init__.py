@@ -44,6 +44,7 @@ _EXPORTS: dict[str, str] = {
     # fine-tune
     "build_sft_records": "langchain_ste.finetune",
     "export_dataset": "langchain_ste.finetune",
+    "LoraSettings": "langchain_ste.finetune",
     "train_lora": "langchain_ste.finetune",
     "train_rounds": "langchain_ste.finetune",
     # models

@@ -209,7 +209,7 @@ def finetune_command(
     """Train a LoRA adapter on the successful trials (with replay of earlier rounds)."""
     from langchain_ste.fileio import atomic_write_jsonl
     from langchain_ste.finetune.dataset import build_sft_records
-    from langchain_ste.finetune.lora import train_lora
+    from langchain_ste.finetune.lora import LoraSettings, train_lora
     from langchain_ste.finetune.replay import RECORDS_FILE, replay_mix
 
     if out.exists() and not out.is_dir():
@@ -243,11 +243,7 @@ def finetune_command(
         + (f", continuing {adapter}" if adapter else "")
     )
     try:
-        report = train_lora(
-            mixed,
-            out_dir=out,
-            base=base,
-            adapter=adapter,
+        settings = LoraSettings(
             r=rank,
             alpha=2 * rank,
             epochs=epochs,
@@ -257,8 +253,10 @@ def finetune_command(
             grad_accum=grad_accum,
             max_length=max_length,
             packing=packing,
-            device=device,
             seed=seed,
+        )
+        report = train_lora(
+            mixed, out_dir=out, settings=settings, base=base, adapter=adapter, device=device
         )
     except ValueError as exc:  # includes an adapter for another base model
         fail(str(exc))

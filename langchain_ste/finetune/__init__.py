@@ -23,6 +23,7 @@ from langchain_ste.finetune.replay import replay_mix, train_rounds
 
 __all__ = [
     "DatasetStats",
+    "LoraSettings",
     "TrainReport",
     "build_sft_records",
     "export_dataset",
@@ -40,7 +41,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("train_lora", "merge_adapter", "TrainReport", "tokenize_record"):
+    if name in ("LoraSettings", "train_lora", "merge_adapter", "TrainReport", "tokenize_record"):
         from langchain_ste.finetune import lora
 
         return getattr(lora, name)

@@ -1,17 +1,26 @@
-"""LoRA fine-tuning with PEFT and the transformers `Trainer`.
+"""LoRA fine-tuning with PEFT and TRL's `SFTTrainer`.
 
-We use the plain `Trainer` with our own tokenisation rather than TRL's `SFTTrainer`: the records
-are already rendered in the model's tool format (see `dataset.py`), the assistant-only loss mask is
-computed from the chat template turn by turn, and on these CPUs the extra machinery measured
-slower (NOTES: 2.4 s/step for SFTTrainer vs 1.6 s/step for a plain loop). `Trainer` still gives
-gradient accumulation, seeding, bf16 on GPUs, a progress bar and logs.
+`train_lora(records, settings=LoraSettings(...))`: every training option lives in one settings
+value, recorded as is (`dataclasses.asdict`) in the run's ``train_report.json``.
+
+The records are already rendered in the model's tool format (see `dataset.py`); they are
+tokenised here with an assistant-only loss mask and handed to `SFTTrainer` pre-tokenised
+(``input_ids`` + ``labels``), which then does the rest: the PEFT wrapping (``peft_config``), the
+collation, the training loop, TRL's fused loss over labelled tokens, the logs. The mask is ours
+because TRL's own ``assistant_only_loss`` needs ``{% generation %}`` markers in the chat
+template, and neither the SmolLM2 nor the Qwen2.5 template has them: `tokenize_record` finds each
+assistant turn by rendering the conversation up to it, which works for any prefix-stable
+template.
 
 Length bucketing (``bucket=True``, the default) batches examples of similar length together so
 padding does not waste compute; ``packing=True`` concatenates examples into sequences of up to
-``max_length`` tokens instead (no padding at all; attention then spans neighbouring examples, as
-in TRL's classic packing). Records longer than ``max_length`` are skipped and counted, never
-truncated. The adapter folder holds ``adapter_config.json`` (with the base model id in
-``base_model_name_or_path``, checked when it is loaded), the tokenizer and ``train_report.json``.
+``max_length`` tokens instead (`pack_examples`; no padding at all, attention then spans
+neighbouring examples, as in TRL's classic packing). TRL's own packing is not used: its ``bfd``
+strategy is padding-free, which keeps examples apart only with FlashAttention (absent on CPUs),
+and ``wrapped`` cuts examples mid-turn. Records longer than ``max_length`` are skipped and
+counted, never truncated. The adapter folder holds ``adapter_config.json`` (with the base model
+id in ``base_model_name_or_path``, checked when it is loaded), the tokenizer and
+``train_report.json``.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ import resource
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +40,57 @@ logger = logging.getLogger(__name__)
 IGNORE = -100
 
 
+@dataclass(frozen=True)
+class LoraSettings:
+    """Every option of a LoRA training run (override fields with `dataclasses.replace`).
+
+    Attributes:
+        r: LoRA rank.
+        alpha: LoRA alpha.
+        dropout: LoRA dropout.
+        target_modules: the modules LoRA adapts (not ``lm_head``: `SFTTrainer` refuses it).
+        epochs: passes over the data (ignored when ``max_steps`` is set).
+        max_steps: optimisation steps (None: as many as ``epochs`` take).
+        lr: learning rate.
+        batch_size: examples per device batch.
+        grad_accum: gradient accumulation steps (the loss is averaged over all labelled tokens
+            of the accumulated batch).
+        max_length: longer examples are skipped and counted, never truncated.
+        packing: concatenate examples into sequences of up to ``max_length`` tokens.
+        bucket: batch examples of similar length together (when not packing).
+        seed: seed for everything random (initialisation, order, dropout).
+        bf16: mixed precision in bf16 (None: on CUDA devices that support it).
+
+    Example:
+        >>> from dataclasses import asdict, replace
+        >>> quick = replace(LoraSettings(), max_steps=20, lr=1e-3)
+        >>> quick.r, quick.max_steps, asdict(quick)["target_modules"]
+        (8, 20, ('q_proj', 'k_proj', 'v_proj', 'o_proj'))
+    """
+
+    r: int = 8
+    alpha: int = 16
+    dropout: float = 0.05
+    target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+    epochs: float = 1.0
+    max_steps: int | None = None
+    lr: float = 2e-4
+    batch_size: int = 4
+    grad_accum: int = 1
+    max_length: int = 1024
+    packing: bool = False
+    bucket: bool = True
+    seed: int = 0
+    bf16: bool | None = None
+
+
 @dataclass
 class TrainReport:
-    """What a training run did (also saved as ``train_report.json`` next to the adapter)."""
+    """What a training run did (also saved as ``train_report.json`` next to the adapter).
+
+    ``settings`` is `dataclasses.asdict` of the run's `LoraSettings` (``bf16`` resolved), plus
+    ``continued_from``: the adapter it continued, or None.
+    """
 
     base_model: str
     adapter_dir: str
@@ -138,51 +195,16 @@ def pack_examples(
     return packed
 
 
-class _Collator:
-    """Pads a batch (labels with -100) and counts the real tokens it has seen."""
-
-    def __init__(self, pad_id: int) -> None:
-        self.pad_id = pad_id
-        self.tokens = 0
-
-    def __call__(self, batch: list[dict[str, list[int]]]) -> dict[str, Any]:
-        import torch
-
-        width = max(len(b["input_ids"]) for b in batch)
-        ids = [b["input_ids"] + [self.pad_id] * (width - len(b["input_ids"])) for b in batch]
-        labels = [b["labels"] + [IGNORE] * (width - len(b["labels"])) for b in batch]
-        mask = [[1] * len(b["input_ids"]) + [0] * (width - len(b["input_ids"])) for b in batch]
-        self.tokens += sum(len(b["input_ids"]) for b in batch)
-        return {
-            "input_ids": torch.tensor(ids),
-            "labels": torch.tensor(labels),
-            "attention_mask": torch.tensor(mask),
-        }
-
-
 def train_lora(
     records: Sequence[dict[str, Any]],
     *,
     out_dir: str | os.PathLike[str],
+    settings: LoraSettings = LoraSettings(),
     base: str = "local",
     model: Any = None,
     tokenizer: Any = None,
     adapter: str | os.PathLike[str] | None = None,
-    r: int = 8,
-    alpha: int = 16,
-    dropout: float = 0.05,
-    target_modules: Sequence[str] = ("q_proj", "k_proj", "v_proj", "o_proj"),
-    epochs: float = 1.0,
-    max_steps: int | None = None,
-    lr: float = 2e-4,
-    batch_size: int = 4,
-    grad_accum: int = 1,
-    max_length: int = 1024,
-    packing: bool = False,
-    bucket: bool = True,
-    seed: int = 0,
     device: str | None = None,
-    bf16: bool | None = None,
     progress: bool = True,
 ) -> TrainReport:
     """Train a LoRA adapter on chat records (from `build_sft_records`) and save it.
@@ -190,46 +212,33 @@ def train_lora(
     Args:
         records: ``{"messages": [...]}`` records in the model's format.
         out_dir: where the adapter and ``train_report.json`` go.
-        base: the base model spec for `load_hf_model` (``"local"`` = embedded SmolLM2).
+        settings: the training options (`LoraSettings`).
+        base: the base model spec for `load_hf_model` (``"local"`` = the embedded learner).
         model: an already loaded base model (instead of ``base``), e.g. a tiny test model. LoRA
             layers are injected into it in place: pass a fresh model per call.
         tokenizer: its tokenizer (with ``model``).
         adapter: continue training this adapter (continual learning) instead of a new one.
-        r: LoRA rank.
-        alpha: LoRA alpha.
-        dropout: LoRA dropout.
-        target_modules: the modules LoRA adapts.
-        epochs: passes over the data (ignored when ``max_steps`` is set).
-        max_steps: optimisation steps.
-        lr: learning rate.
-        batch_size: examples per device batch.
-        grad_accum: gradient accumulation steps (the loss is averaged over all labelled tokens
-            of the accumulated batch).
-        max_length: longer examples are skipped and counted, never truncated.
-        packing: concatenate examples into sequences of up to ``max_length`` tokens.
-        bucket: batch examples of similar length together (when not packing).
-        seed: seed for everything random (initialisation, order, dropout).
         device: ``"cpu"``, ``"cuda"``... (default: best available, see `pick_device`).
-        bf16: mixed precision in bf16 (default: on CUDA devices that support it).
         progress: show a progress bar.
 
     Raises:
-        ValueError: no records, or every record is longer than ``max_length``.
+        ValueError: no records, or every record is longer than ``settings.max_length``.
         AdapterMismatchError: ``adapter`` was trained on another base model.
 
     Example:
-        >>> report = train_lora(records, out_dir="adapter", max_steps=20)  # doctest: +SKIP
+        >>> quick = LoraSettings(max_steps=20)
+        >>> report = train_lora(records, out_dir="adapter", settings=quick)  # doctest: +SKIP
         >>> report.loss_curve[0] > report.loss_curve[-1]  # doctest: +SKIP
         True
     """
     import torch
-    from transformers import TrainingArguments, set_seed
+    from transformers import set_seed
 
     from langchain_ste.models.local import _load_fresh, pick_device
 
     if not records:
         raise ValueError("no training records: build them with build_sft_records(trials)")
-    set_seed(seed)
+    set_seed(settings.seed)
     device = pick_device(device)
     if model is None:
         # fp32 master weights on CPU; bf16 where the accelerator supports it
@@ -242,72 +251,49 @@ def train_lora(
         model.to(device)
     examples, skipped = [], 0
     for record in records:
-        tokens = tokenize_record(record, tokenizer, max_length)
+        tokens = tokenize_record(record, tokenizer, settings.max_length)
         if tokens is None:
             skipped += 1
         else:
             examples.append(tokens)
     if not examples:
         raise ValueError(
-            f"all {len(records)} records are longer than max_length={max_length} "
+            f"all {len(records)} records are longer than max_length={settings.max_length} "
             "tokens: raise max_length or export shorter trials"
         )
     if skipped:
         logger.warning(
-            "skipped %d of %d records longer than %d tokens", skipped, len(records), max_length
+            "skipped %d of %d records longer than %d tokens",
+            skipped,
+            len(records),
+            settings.max_length,
         )
     n_records = len(examples)
-    if packing:
-        examples = pack_examples(examples, max_length)
-    peft_model = _peft_model(
-        model, adapter, r=r, alpha=alpha, dropout=dropout, target_modules=target_modules
-    )
+    if settings.packing:
+        examples = pack_examples(examples, settings.max_length)
+    bf16 = settings.bf16
     if bf16 is None:
         bf16 = device.startswith("cuda") and torch.cuda.is_bf16_supported()
-    args = TrainingArguments(
-        output_dir=str(Path(out_dir) / "checkpoints"),
-        per_device_train_batch_size=batch_size,
-        gradient_accumulation_steps=grad_accum,
-        learning_rate=lr,
-        num_train_epochs=epochs,
-        max_steps=max_steps if max_steps is not None else -1,
-        logging_steps=1,
-        save_strategy="no",
-        report_to=[],
-        seed=seed,
-        data_seed=seed,
-        bf16=bf16,
-        use_cpu=device == "cpu",
-        disable_tqdm=not progress,
-        remove_unused_columns=False,
-        train_sampling_strategy="group_by_length" if bucket and not packing else "random",
-        dataloader_pin_memory=False,
+    trainer, collator = _sft_trainer(
+        model, tokenizer, examples, settings, adapter, Path(out_dir), device, bf16, progress
     )
-    collator = _Collator(
-        tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    )
-    trainer = _trainer_class()(
-        model=peft_model, args=args, train_dataset=_ListDataset(examples), data_collator=collator
-    )
-    if not progress:
-        from transformers import PrinterCallback
-
-        trainer.remove_callback(PrinterCallback)  # it prints every log line when tqdm is off
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
     started = time.perf_counter()
     trainer.train()
     seconds = time.perf_counter() - started
     steps = trainer.state.global_step
+    peft_model = trainer.model
     out = Path(out_dir)
     peft_model.save_pretrained(out, save_embedding_layers=False)
     tokenizer.save_pretrained(out)
+    per_step = settings.batch_size * settings.grad_accum
     report = TrainReport(
         base_model=_base_id(peft_model, base),
         adapter_dir=str(out),
         examples=n_records,
         steps=steps,
-        epochs=round(steps * batch_size * grad_accum / max(len(examples), 1), 3),
+        epochs=round(steps * per_step / max(len(examples), 1), 3),
         loss_curve=[round(float(h["loss"]), 4) for h in trainer.state.log_history if "loss" in h],
         train_tokens=collator.tokens,
         seconds=round(seconds, 2),
@@ -319,18 +305,7 @@ def train_lora(
         device=device,
         skipped={"longer than max_length": skipped} if skipped else {},
         settings={
-            "r": r,
-            "alpha": alpha,
-            "dropout": dropout,
-            "lr": lr,
-            "batch_size": batch_size,
-            "grad_accum": grad_accum,
-            "max_length": max_length,
-            "packing": packing,
-            "bucket": bucket,
-            "seed": seed,
-            "bf16": bf16,
-            "target_modules": list(target_modules),
+            **asdict(replace(settings, bf16=bf16)),
             "continued_from": str(adapter) if adapter else None,
         },
     )
@@ -339,34 +314,99 @@ def train_lora(
     return report
 
 
+class _CountingCollator:
+    """TRL's language-modelling collator (pads; labels with -100), counting the real tokens."""
+
+    def __init__(self, pad_id: int) -> None:
+        from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+        self.inner = DataCollatorForLanguageModeling(pad_token_id=pad_id)
+        self.tokens = 0
+
+    def __call__(self, batch: list[dict[str, Any]]) -> dict[str, Any]:
+        self.tokens += sum(len(b["input_ids"]) for b in batch)
+        return self.inner(batch)
+
+
+def _sft_trainer(
+    model: Any,
+    tokenizer: Any,
+    examples: list[dict[str, list[int]]],
+    settings: LoraSettings,
+    adapter: str | os.PathLike[str] | None,
+    out: Path,
+    device: str,
+    bf16: bool,
+    progress: bool,
+) -> tuple[Any, _CountingCollator]:
+    """An `SFTTrainer` over pre-tokenised examples: a new LoRA (``peft_config``) or ``adapter``
+    continued, with the run's settings."""
+    from datasets import Dataset
+    from peft import LoraConfig
+    from trl import SFTConfig
+
+    peft_config = None
+    if adapter is None:
+        peft_config = LoraConfig(
+            r=settings.r,
+            lora_alpha=settings.alpha,
+            lora_dropout=settings.dropout,
+            target_modules=list(settings.target_modules),
+            task_type="CAUSAL_LM",
+        )
+    else:
+        model = _continued(model, adapter)
+    args = SFTConfig(
+        output_dir=str(out / "checkpoints"),
+        per_device_train_batch_size=settings.batch_size,
+        gradient_accumulation_steps=settings.grad_accum,
+        learning_rate=settings.lr,
+        num_train_epochs=settings.epochs,
+        max_steps=settings.max_steps if settings.max_steps is not None else -1,
+        logging_steps=1,
+        save_strategy="no",
+        report_to=[],
+        seed=settings.seed,
+        data_seed=settings.seed,
+        bf16=bf16,
+        use_cpu=device == "cpu",
+        disable_tqdm=not progress,
+        gradient_checkpointing=False,  # small models: recomputing activations only costs time
+        max_length=None,  # over-long records were skipped above, never truncated
+        train_sampling_strategy="group_by_length"
+        if settings.bucket and not settings.packing
+        else "random",
+        dataloader_pin_memory=False,
+    )
+    pad_id = tokenizer.pad_token_id
+    pad_id = tokenizer.eos_token_id if pad_id is None else pad_id
+    collator = _CountingCollator(pad_id)
+    trainer = _trainer_class()(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(examples),
+        processing_class=tokenizer,
+        data_collator=collator,
+        peft_config=peft_config,
+    )
+    if not progress:
+        from transformers import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)  # it prints every log line when tqdm is off
+    return trainer, collator
+
+
 def _base_id(model: Any, fallback: str) -> str:
     config = getattr(model, "peft_config", {}).get("default")
     return str(getattr(config, "base_model_name_or_path", None) or fallback)
 
 
-def _peft_model(
-    model: Any,
-    adapter: str | os.PathLike[str] | None,
-    *,
-    r: int,
-    alpha: int,
-    dropout: float,
-    target_modules: Sequence[str],
-) -> Any:
-    """A new LoRA adapter on ``model``, or ``adapter`` loaded trainable (checked for its base)."""
-    from peft import LoraConfig, PeftModel, get_peft_model
+def _continued(model: Any, adapter: str | os.PathLike[str]) -> Any:
+    """``adapter`` loaded trainable onto ``model``, checked to be trained on that base."""
+    from peft import PeftModel
 
     from langchain_ste.models.local import AdapterMismatchError
 
-    if adapter is None:
-        config = LoraConfig(
-            r=r,
-            lora_alpha=alpha,
-            lora_dropout=dropout,
-            target_modules=list(target_modules),
-            task_type="CAUSAL_LM",
-        )
-        return get_peft_model(model, config)
     config_path = Path(adapter) / "adapter_config.json"
     if not config_path.is_file():
         raise FileNotFoundError(f"{adapter} is not a LoRA adapter folder (no adapter_config.json)")
@@ -420,9 +460,12 @@ def assistant_only_loss(model: Any, batch: dict[str, Any], num_items: Any = None
 
 
 def _trainer_class() -> Any:
-    from transformers import Trainer
+    from trl import SFTTrainer
 
-    class AssistantOnlyTrainer(Trainer):
+    # Our loss instead of TRL's fused one: same values (identical loss curves), but measured on a
+    # 4-layer, 49k-vocabulary Llama on these CPUs, 4.6-6.4 s/step and 1.1 GB RSS against TRL's
+    # 16-17 s/step and 3.0 GB (batch 4, ~570 tokens per record).
+    class AssistantOnlyTrainer(SFTTrainer):
         def compute_loss(
             self,
             model: Any,
@@ -438,19 +481,6 @@ def _trainer_class() -> Any:
             return (loss, None) if return_outputs else loss
 
     return AssistantOnlyTrainer
-
-
-class _ListDataset:
-    """A list as a torch-style dataset (with lengths for length bucketing)."""
-
-    def __init__(self, items: list[dict[str, list[int]]]) -> None:
-        self.items = items
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __getitem__(self, i: int) -> dict[str, list[int]]:
-        return self.items[i]
 
 
 def merge_adapter(
@@ -473,7 +503,7 @@ def merge_adapter(
     """
     import torch
 
-    from langchain_ste.models.local import SMOLLM2_ID, _load_fresh
+    from langchain_ste.models.local import _load_fresh, spec_for_base
 
     config_path = Path(adapter_dir) / "adapter_config.json"
     if not config_path.is_file():
@@ -482,7 +512,7 @@ def merge_adapter(
         )
     if base is None:
         trained_on = json.loads(config_path.read_text()).get("base_model_name_or_path")
-        base = "local" if trained_on in (None, SMOLLM2_ID) else str(trained_on)
+        base = spec_for_base(trained_on)
     model, tokenizer = _load_fresh(base, device="cpu", dtype="float32", adapter=str(adapter_dir))
     merged = model.merge_and_unload()
     base_id = str(getattr(merged, "name_or_path", base))

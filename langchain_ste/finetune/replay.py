@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from langchain_ste.finetune.lora import TrainReport
+    from langchain_ste.finetune.lora import LoraSettings, TrainReport
 
 
 def replay_mix(
@@ -50,10 +51,12 @@ def train_rounds(
     rounds: Sequence[Sequence[dict[str, Any]]],
     *,
     out_dir: str | os.PathLike[str],
+    settings: LoraSettings | None = None,
     replay_fraction: float = 0.2,
-    seed: int = 0,
     load_model: Callable[[], tuple[Any, Any]] | None = None,
-    **train_options: Any,
+    base: str = "local",
+    device: str | None = None,
+    progress: bool = True,
 ) -> list[TrainReport]:
     """Continual learning: train one adapter round after round, with experience replay.
 
@@ -65,10 +68,13 @@ def train_rounds(
     Args:
         rounds: the records of each round (e.g. one batch of tools per round), in order.
         out_dir: the parent folder of the round adapters.
+        settings: the training options of every round (`LoraSettings`); round ``r`` mixes and
+            trains with seed ``settings.seed + r``.
         replay_fraction: see `replay_mix`; 0 trains each round on its new records only.
-        seed: seed of the mixing and of training (offset by the round number).
         load_model: returns a fresh ``(model, tokenizer)`` per round (default: ``base``).
-        **train_options: more `train_lora` options (``base``, ``max_steps``, ``lr``...).
+        base: the base model spec, without ``load_model``.
+        device: see `train_lora`.
+        progress: show a progress bar.
 
     Returns:
         One `TrainReport` per round.
@@ -79,26 +85,28 @@ def train_rounds(
         ['continual/round1', 'continual/round2']
     """
     from langchain_ste.finetune.dataset import write_jsonl
-    from langchain_ste.finetune.lora import train_lora
+    from langchain_ste.finetune.lora import LoraSettings, train_lora
 
     if not rounds or any(not r for r in rounds):
         raise ValueError("every round needs at least one record")
+    settings = settings or LoraSettings()
     reports: list[TrainReport] = []
     adapter: Path | None = None
     for number, new in enumerate(rounds, start=1):
-        mixed = replay_mix(
-            new, rounds[: number - 1], replay_fraction=replay_fraction, seed=seed + number
-        )
+        seed = settings.seed + number
+        mixed = replay_mix(new, rounds[: number - 1], replay_fraction=replay_fraction, seed=seed)
         folder = Path(out_dir) / f"round{number}"
         model, tokenizer = load_model() if load_model else (None, None)
         report = train_lora(
             mixed,
             out_dir=folder,
-            adapter=adapter,
+            settings=replace(settings, seed=seed),
+            base=base,
             model=model,
             tokenizer=tokenizer,
-            seed=seed + number,
-            **train_options,
+            adapter=adapter,
+            device=device,
+            progress=progress,
         )
         write_jsonl(new, folder / RECORDS_FILE)
         reports.append(report)

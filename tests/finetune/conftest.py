@@ -113,6 +113,8 @@ def tiny_model(tokenizer: Any) -> Callable[[], Any]:
             num_attention_heads=4,
             num_key_value_heads=2,
             max_position_embeddings=2048,
+            # wide enough that LoRA on the blocks moves the logits (TRL refuses LoRA on lm_head)
+            initializer_range=0.2,
         )
         model = LlamaForCausalLM(config)
         model.name_or_path = "tiny-llama"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from langchain_ste.finetune import build_sft_records, train_lora
+from langchain_ste.finetune import LoraSettings, build_sft_records, train_lora
 from langchain_ste.tools.examples import convert_units
 from langchain_ste.trial import Trial
 
@@ -25,10 +25,7 @@ def test_real_lora_lowers_loss_and_the_adapter_reloads_into_a_tool_call(
         records,
         out_dir=adapter,
         base=f"local:{TINY}",
-        max_steps=6,
-        batch_size=3,
-        lr=3e-3,
-        seed=0,
+        settings=LoraSettings(max_steps=6, batch_size=3, lr=3e-3, seed=0),
         device="cpu",
         progress=False,
     )
