@@ -13,9 +13,11 @@ Three formats:
 - ``"openai"``: OpenAI's fine-tuning JSONL (``convert_to_openai_messages`` + function tools).
 
 Tool schemas come from the tools (`BaseTool` objects or OpenAI-style dicts). Exporting from a
-trials file alone, `infer_tool_schemas` rebuilds them: from ``trial.extra["tool_schemas"]`` when
-the trials carry them, else from the arguments the successful calls used (names and JSON types,
-no descriptions); `export_dataset` writes the schemas it used to ``tools.json`` beside the data.
+trials file alone, `export_dataset` reads the ``tools.json`` exploration wrote beside it
+(`langchain_ste.memory.tool_schemas`); only for tools missing there does `infer_tool_schemas`
+rebuild them: from ``trial.extra["tool_schemas"]`` when the trials carry them, else from the
+arguments the successful calls used (names and JSON types, no descriptions). `export_dataset`
+writes the schemas it used to ``tools.json`` beside the data.
 """
 
 from __future__ import annotations
@@ -159,6 +161,30 @@ def infer_tool_schemas(trials: Iterable[Trial]) -> list[dict[str, Any]]:
             }
         )
     return schemas
+
+
+def stored_or_inferred_schemas(
+    directory: str | os.PathLike[str], trials: Sequence[Trial]
+) -> list[dict[str, Any]]:
+    """The tool schemas exploration wrote to ``directory/tools.json`` (`write_tool_schemas`),
+    plus schemas inferred from the trials (`infer_tool_schemas`) for tools the file lacks.
+
+    Example:
+        >>> import tempfile
+        >>> from langchain_ste.memory.tool_schemas import write_tool_schemas
+        >>> from langchain_ste.tools.examples import example_tools
+        >>> folder = tempfile.mkdtemp()
+        >>> _ = write_tool_schemas(folder, example_tools())
+        >>> t = Trial(trial_id="x", tools=["convert_units"], episode=0, index=0, query="q")
+        >>> schema = stored_or_inferred_schemas(folder, [t])[0]["function"]
+        >>> schema["name"], schema["description"].startswith("Convert")
+        ('convert_units', True)
+    """
+    from langchain_ste.memory.tool_schemas import read_tool_schemas
+
+    stored = read_tool_schemas(directory)
+    names = {s["function"]["name"] for s in stored}
+    return stored + [s for s in infer_tool_schemas(trials) if s["function"]["name"] not in names]
 
 
 def trial_to_record(
@@ -446,7 +472,8 @@ def export_dataset(
         trials_path: a ``trials.jsonl`` file, or an exploration folder holding one.
         out_path: the JSONL file to write.
         format: ``"react"``, ``"native"`` (``"hf"``) or ``"openai"``.
-        tools: the tools (default: schemas rebuilt from the trials, see `infer_tool_schemas`).
+        tools: the tools (default: the ``tools.json`` exploration wrote beside the trials, and
+            for tools it lacks, schemas rebuilt from the trials, see `infer_tool_schemas`).
         **options: more `build_sft_records` options (``only_successful``, ``max_per_tool``...).
 
     Raises:
@@ -467,10 +494,12 @@ def export_dataset(
     if not source.is_file():
         raise FileNotFoundError(f"no trials file at {source}: run `ste explore` first")
     trials = read_trials(source)
+    if tools is None:
+        tools = stored_or_inferred_schemas(source.parent, trials)
     records, stats = build_sft_records(trials, tools, format=format, **options)
     out = Path(out_path)
     write_jsonl(records, out)
-    schemas = tool_schemas_of(tools) if tools is not None else infer_tool_schemas(trials)
+    schemas = tool_schemas_of(tools)
     (out.parent / "tools.json").write_text(json.dumps(schemas, indent=2, ensure_ascii=False))
     logger.info("exported %s to %s", stats, out)
     return stats

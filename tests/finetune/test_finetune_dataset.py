@@ -16,6 +16,7 @@ from langchain_ste.finetune import (
     read_jsonl,
     split,
 )
+from langchain_ste.finetune.dataset import tool_schemas_of
 from langchain_ste.models.react import react_prompt
 from langchain_ste.models.react_protocol import parse_react
 from langchain_ste.tools.examples import example_tools
@@ -211,3 +212,19 @@ def test_export_dataset_writes_records_and_tool_schemas(
     assert stats.kept == len(read_jsonl(tmp_path / "data" / "train.jsonl")) == len(trials)
     schemas = json.loads((tmp_path / "data" / "tools.json").read_text())
     assert [s["function"]["name"] for s in schemas] == NAMES
+
+
+def test_export_renders_the_tool_schemas_exploration_wrote_beside_the_trials(
+    trials: list[Trial], tmp_path: Path
+) -> None:
+    from langchain_ste.memory.tool_schemas import read_tool_schemas, write_tool_schemas
+
+    write_trials(tmp_path / "explore" / "trials.jsonl", trials)
+    write_tool_schemas(tmp_path / "explore", example_tools())
+    export_dataset(tmp_path / "explore", tmp_path / "data" / "train.jsonl", format="native")
+    [record, *_] = read_jsonl(tmp_path / "data" / "train.jsonl")
+    real = {s["function"]["name"]: s for s in tool_schemas_of(example_tools())}
+    assert {s["function"]["name"]: s for s in record["tools"]} == real  # descriptions kept
+    assert read_tool_schemas(tmp_path / "data") == sorted(
+        real.values(), key=lambda s: s["function"]["name"]
+    )
