@@ -44,6 +44,7 @@ from langchain_ste.explore.settings import ExploreSettings, resolve_settings
 from langchain_ste.explore.state import ExploreInput, ExploreOutput, ExploreState, UnitState
 from langchain_ste.memory.base import ListStore, LogStore, TrialStore
 from langchain_ste.memory.lock import RunLock
+from langchain_ste.memory.tool_schemas import write_tool_schemas
 from langchain_ste.tools.policy import Budget, ToolPolicy
 from langchain_ste.tools.redact import Redactor
 from langchain_ste.trial import Trial
@@ -378,6 +379,8 @@ async def aexplore(
         lock.acquire()
     try:
         store = open_store(memory)
+        if lock_dir is not None:  # export reads the real schemas instead of guessing them
+            write_tool_schemas(lock_dir, tools)
         graph = create_explorer(
             model,
             tools,

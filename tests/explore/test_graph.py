@@ -434,3 +434,13 @@ def test_small_model_preset_shows_demonstrations_then_bootstraps() -> None:
     ]
     assert any("[format example]" in m.text for m in act_prompts[0])
     assert trials[0].signals["called_target"] and trials[0].success
+
+
+def test_exploring_into_a_folder_writes_the_tool_schemas_beside_the_trials(tmp_path: Path) -> None:
+    from langchain_ste.memory.tool_schemas import read_tool_schemas
+
+    run(Agent().model(), trials_per_episode=1, memory=tmp_path)
+    (schema,) = read_tool_schemas(tmp_path)
+    assert schema["function"]["name"] == "convert_units"
+    assert schema["function"]["description"].startswith("Convert a quantity")
+    assert set(schema["function"]["parameters"]["properties"]) == {"value", "from_unit", "to_unit"}
