@@ -137,6 +137,8 @@ async def execute(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
         step_data = step.to_dict()
         steps.append(rt.redactor.redact_value(step_data) if rt.redactor else step_data)
     for bad in reply.invalid_tool_calls:
+        if len(steps) >= max_steps:  # past the limit a malformed call is not one more step
+            continue
         error = bad.get("error") or "malformed tool call"
         kind: ErrorKind = "unknown_tool" if str(error).startswith("unknown tool") else "parse_error"
         steps.append(
@@ -150,7 +152,7 @@ async def execute(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
                 error=rt.redact(str(error)),
             ).to_dict()
         )
-    if reply.invalid_tool_calls:
+    if reply.invalid_tool_calls and len(steps) < max_steps:
         messages.append(
             HumanMessage(
                 rt.prompts.parse_error_feedback.format(

@@ -444,3 +444,12 @@ def test_exploring_into_a_folder_writes_the_tool_schemas_beside_the_trials(tmp_p
     assert schema["function"]["name"] == "convert_units"
     assert schema["function"]["description"].startswith("Convert a quantity")
     assert set(schema["function"]["parameters"]["properties"]) == {"value", "from_unit", "to_unit"}
+
+
+def test_malformed_calls_past_the_step_limit_add_no_step() -> None:
+    def act(messages: list[BaseMessage]) -> AIMessage:
+        bad = {"name": "convert_units", "args": "{x:", "id": "b", "error": "broken JSON"}
+        return AIMessage("garbage", invalid_tool_calls=[bad])
+
+    trial = run(Agent(act=act).model(), trials_per_episode=1, max_steps=2)[0]
+    assert len(trial.steps) == 2 and all(s.error_kind == "parse_error" for s in trial.steps)
