@@ -464,7 +464,11 @@ def export_dataset(
     *,
     format: DatasetFormat = "react",
     tools: Sequence[Any] | None = None,
-    **options: Any,
+    only_successful: bool = True,
+    allow_emulated: bool = True,
+    dedupe: bool = True,
+    max_per_tool: int | None = None,
+    seed: int = 0,
 ) -> DatasetStats:
     """Export a trials file as a fine-tuning JSONL file, plus ``tools.json`` beside it.
 
@@ -474,7 +478,11 @@ def export_dataset(
         format: ``"react"``, ``"native"`` (``"hf"``) or ``"openai"``.
         tools: the tools (default: the ``tools.json`` exploration wrote beside the trials, and
             for tools it lacks, schemas rebuilt from the trials, see `infer_tool_schemas`).
-        **options: more `build_sft_records` options (``only_successful``, ``max_per_tool``...).
+        only_successful: only usable trials (see `build_sft_records`).
+        allow_emulated: keep trials whose tool results were emulated.
+        dedupe: drop repeated queries of the same tools.
+        max_per_tool: at most this many examples per tool.
+        seed: sampling seed for ``max_per_tool``.
 
     Raises:
         FileNotFoundError: there is no trials file at ``trials_path``.
@@ -496,7 +504,16 @@ def export_dataset(
     trials = read_trials(source)
     if tools is None:
         tools = stored_or_inferred_schemas(source.parent, trials)
-    records, stats = build_sft_records(trials, tools, format=format, **options)
+    records, stats = build_sft_records(
+        trials,
+        tools,
+        format=format,
+        only_successful=only_successful,
+        allow_emulated=allow_emulated,
+        dedupe=dedupe,
+        max_per_tool=max_per_tool,
+        seed=seed,
+    )
     out = Path(out_path)
     write_jsonl(records, out)
     schemas = tool_schemas_of(tools)
