@@ -211,6 +211,7 @@ def finetune_command(
     from langchain_ste.finetune.dataset import build_sft_records
     from langchain_ste.finetune.lora import LoraSettings, train_lora
     from langchain_ste.finetune.replay import RECORDS_FILE, replay_mix
+    from langchain_ste.models.local import tool_format
 
     if out.exists() and not out.is_dir():
         fail(f"--out: {out} is a file, not a folder for the adapter")
@@ -231,9 +232,11 @@ def finetune_command(
     loaded = load_trials_or_exit(trials)
     earlier = previous_records(list(previous or []))
     try:
-        records, stats = build_sft_records(loaded, tools_or_none(tools), seed=seed)
+        # records in the format the base model answers in (native tool calls for Qwen2.5)
+        fmt = tool_format(base)
+        records, stats = build_sft_records(loaded, tools_or_none(tools), format=fmt, seed=seed)
         mixed = replay_mix(records, earlier, replay_fraction=replay, seed=seed)
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:  # OSError: --base is no model folder
         fail(str(exc))
     if not mixed:
         fail(f"no training records in {trials_source(trials)} ({stats}): nothing to train on")

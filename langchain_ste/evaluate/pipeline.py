@@ -290,10 +290,9 @@ def lora_finetune(tools: Sequence[BaseTool], *, base: str, steps: int, seed: int
 
         from langchain_ste.finetune import build_sft_records
         from langchain_ste.finetune.lora import LoraSettings, train_lora
-        from langchain_ste.models.local import load_hf_model
+        from langchain_ste.models.local import tool_format
 
-        _, tokenizer = load_hf_model(base)
-        fmt: ToolProtocol = "native" if _native(tokenizer) else "react"
+        fmt: ToolProtocol = tool_format(base)
         try:
             records, _ = build_sft_records(trials, tools, format=fmt, seed=seed)
         except ValueError:
@@ -309,8 +308,3 @@ def lora_finetune(tools: Sequence[BaseTool], *, base: str, steps: int, seed: int
 
     return finetune
 
-
-def _native(tokenizer: Any) -> bool:
-    from langchain_ste.models.native_tools import supports_native_tools
-
-    return supports_native_tools(tokenizer)

@@ -137,6 +137,20 @@ def spec_for_base(base_id: str | None) -> str:
     return base_id or "local"
 
 
+def tool_format(spec: str) -> Literal["native", "react"]:
+    """The tool format a local model speaks by default: ``native`` when its chat template renders
+    tools, else ``react`` (reads the tokenizer only; fine-tuning data should match it).
+
+    Example:
+        >>> tool_format("local:smollm2-135m")  # doctest: +SKIP
+        'react'
+    """
+    from transformers import AutoTokenizer
+
+    path, _ = resolve_model_path(spec)
+    return "native" if supports_native_tools(AutoTokenizer.from_pretrained(path)) else "react"
+
+
 _LOAD_LOCK = threading.Lock()
 
 
