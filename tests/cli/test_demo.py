@@ -31,6 +31,7 @@ QUICK = replace(
     finetune=False,
     explorer_reference=False,
     protocols=("native",),
+    exemplar_mode="messages",  # the scripted learner learns from replayed turns
 )
 
 
