@@ -310,7 +310,11 @@ def lora_finetune(tools: Sequence[BaseTool], *, base: str, steps: int, seed: int
         marker = adapter_dir / "ste_pipeline.json"
         if marker.is_file() and json.loads(marker.read_text()) == stamp:
             return str(adapter_dir), fmt
-        settings = replace(LoraSettings(), max_steps=steps, seed=seed, lr=1e-3)
+        # One example per device batch, four accumulated: with a 150k-token vocabulary the logits
+        # of four 1k-token tool conversations alone take gigabytes (the demo ran out of 24 GB).
+        settings = replace(
+            LoraSettings(), max_steps=steps, seed=seed, lr=1e-3, batch_size=1, grad_accum=4
+        )
         train_lora(records, out_dir=adapter_dir, settings=settings, base=base, progress=False)
         marker.write_text(json.dumps(stamp))
         return str(adapter_dir), fmt
