@@ -58,7 +58,8 @@ class ScriptedChatModel(BaseChatModel):
         latency: seconds each call takes (``asyncio.sleep`` in async calls).
         react: parse string replies with the ReAct parser when tools are bound.
 
-    Each call is recorded in ``calls`` as ``{"messages", "tools", "node"}``.
+    Each call is recorded in ``calls`` as ``{"messages", "tools", "node", "options"}`` (the
+    call's other keyword arguments, e.g. what ``model.bind(temperature=0.7)`` passes).
 
     Example:
         >>> from langchain_core.messages import AIMessage
@@ -102,13 +103,20 @@ class ScriptedChatModel(BaseChatModel):
         """Bind tools; their names are recorded with each call."""
         return self.bind(tools=tool_schemas(tools), **kwargs)
 
-    def _next(self, messages: list[BaseMessage], tools: list[dict[str, Any]] | None) -> AIMessage:
+    def _next(
+        self,
+        messages: list[BaseMessage],
+        tools: list[dict[str, Any]] | None,
+        options: dict[str, Any] | None = None,
+    ) -> AIMessage:
         names = [t["name"] for t in tools or []]
         node = run_metadata().get("langgraph_node")
         key = node if node in self.by_node else None
         script = self.by_node[key] if key is not None else self.script
         with self._lock:
-            self.calls.append({"messages": list(messages), "tools": names, "node": node})
+            self.calls.append(
+                {"messages": list(messages), "tools": names, "node": node, "options": options or {}}
+            )
             if callable(script):
                 reply = script(list(messages), names)
             else:
@@ -128,7 +136,8 @@ class ScriptedChatModel(BaseChatModel):
     ) -> ChatResult:
         token = _METADATA.set(dict(getattr(run_manager, "metadata", None) or {}))
         try:
-            message = self._next(messages, kwargs.get("tools"))
+            options = {k: v for k, v in kwargs.items() if k != "tools"}
+            message = self._next(messages, kwargs.get("tools"), options)
         finally:
             _METADATA.reset(token)
         return ChatResult(generations=[ChatGeneration(message=message)])
@@ -177,7 +186,12 @@ class ScriptedExplorer(ScriptedChatModel):
 
     model_name: str = "scripted-explorer"
 
-    def _next(self, messages: list[BaseMessage], tools: list[dict[str, Any]] | None) -> AIMessage:
+    def _next(
+        self,
+        messages: list[BaseMessage],
+        tools: list[dict[str, Any]] | None,
+        options: dict[str, Any] | None = None,
+    ) -> AIMessage:
         from langchain_ste.explore.demonstrations import example_value
 
         metadata = run_metadata()
@@ -188,6 +202,7 @@ class ScriptedExplorer(ScriptedChatModel):
                     "messages": list(messages),
                     "tools": [t["name"] for t in tools or []],
                     "node": node,
+                    "options": options or {},
                 }
             )
         targets = list(metadata.get("ste_targets") or [])

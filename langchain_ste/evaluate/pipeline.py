@@ -13,8 +13,10 @@
 5. **explorer-zero-shot**: the explorer's own zero-shot score, as a reference row.
 
 After every condition the report (``results.md`` / ``.json`` / ``.png``) is rewritten, so an
-interrupted run keeps what it measured; a rerun on the same ``out`` skips conditions already
-measured on the same memory and questions.
+interrupted run keeps what it measured; a rerun on the same ``out`` skips each condition whose
+inputs did not change (`condition_key`: a zero-shot row depends on the model and the questions,
+an STE row on the trials and its own settings too), so changing ``k`` re-measures only
+``ste-in-context``.
 """
 
 from __future__ import annotations
@@ -172,11 +174,13 @@ def run_pipeline(
     }
     emit("explored", {"trials": len(trials), "successful": len(usable)})
     previous = _reusable(out / "results.json", meta)
+    meta["condition_keys"] = {}
     runs: dict[str, list[EntryResult]] = {}
     paths: dict[str, Path] = {}
 
     def measure(condition: str, model: BaseChatModel, middleware: Sequence[Any] = ()) -> None:
         nonlocal paths
+        meta["condition_keys"][condition] = condition_key(meta, condition)
         if condition in previous:
             runs[condition] = previous[condition]
             emit("reused", {"condition": condition})
@@ -191,6 +195,7 @@ def run_pipeline(
                 benchmark=benchmark,
                 max_steps=settings.max_steps,
                 on_result=lambda r: emit("result", {"condition": condition, "result": r}),
+                max_concurrency=settings.max_concurrency,
             )
             seconds[condition] = time.perf_counter() - began
         meta["seconds"] = {k: round(v, 1) for k, v in seconds.items()}
@@ -203,6 +208,7 @@ def run_pipeline(
         zero_shot[protocol] = name
     best = max(settings.protocols, key=lambda p: correct_rate(runs[zero_shot[p]]))
     runs["baseline"] = runs.pop(zero_shot[best])
+    meta["condition_keys"]["baseline"] = meta["condition_keys"].pop(zero_shot[best])
     meta["baseline_protocol"] = best
     measure(
         "ste-in-context",
@@ -249,8 +255,50 @@ def _settings_dict(settings: PipelineSettings) -> dict[str, Any]:
     return data
 
 
+def condition_key(meta: dict[str, Any], condition: str) -> dict[str, Any]:
+    """What a condition's scores depend on, from a report's metadata: reused only if equal.
+
+    Every row depends on its model, the questions and the step limit; an STE row also on the
+    explored trials (explorer, exploration settings, how many) and its own settings (``k`` and
+    the exemplar mode in context, the LoRA steps fine-tuned).
+
+    Example:
+        >>> meta = {"learner": "L", "explorer": "E", "benchmark": "demo", "questions": 24,
+        ...         "trials": 8, "settings": {"max_steps": 4, "k": 3, "explore": {}}}
+        >>> condition_key(meta, "zero-shot-react")["model"]
+        'L'
+        >>> condition_key(meta, "ste-in-context")["k"], condition_key(meta, "explorer-zero-shot")
+        (3, {'benchmark': 'demo', 'questions': 24, 'max_steps': 4, 'model': 'E'})
+        >>> changed = {**meta, "settings": {**meta["settings"], "k": 5}}
+        >>> condition_key(changed, "baseline") == condition_key(meta, "baseline")
+        True
+    """
+    settings = meta.get("settings") or {}
+    key: dict[str, Any] = {
+        "benchmark": meta.get("benchmark"),
+        "questions": meta.get("questions"),
+        "max_steps": settings.get("max_steps"),
+        "model": meta.get("explorer" if condition == "explorer-zero-shot" else "learner"),
+    }
+    if condition in ("baseline", "explorer-zero-shot") or condition.startswith("zero-shot-"):
+        return key
+    key.update(
+        explorer=meta.get("explorer"),
+        explore=settings.get("explore"),
+        trials=meta.get("trials"),
+        successful_trials=meta.get("successful_trials"),
+    )
+    if condition == "ste-in-context":
+        key.update(k=settings.get("k"), exemplar_mode=settings.get("exemplar_mode", "messages"))
+    elif condition == "ste-fine-tuned":
+        key.update(lora_steps=settings.get("lora_steps"))
+    else:
+        key.update(settings=settings)
+    return key
+
+
 def _reusable(path: Path, meta: dict[str, Any]) -> dict[str, list[EntryResult]]:
-    """Conditions of an earlier report measured with the same models, questions and memory."""
+    """Conditions of an earlier report whose `condition_key` equals this run's."""
     import json
 
     from langchain_ste.evaluate.report import load_results
@@ -259,14 +307,18 @@ def _reusable(path: Path, meta: dict[str, Any]) -> dict[str, list[EntryResult]]:
         return {}
     old = json.loads(path.read_text(encoding="utf-8")).get("meta") or {}
     now = json.loads(json.dumps(meta, default=str))  # as it reads back (tuples become lists)
-    keys = ("explorer", "learner", "benchmark", "questions", "trials", "settings")
-    if any(old.get(k) != now.get(k) for k in keys):
-        return {}
     runs = load_results(path)
     protocol = old.get("baseline_protocol")
+    keys = dict(old.get("condition_keys") or {})
     if "baseline" in runs and protocol:
         runs[f"zero-shot-{protocol}"] = runs.pop("baseline")
-    return runs
+        if "baseline" in keys:
+            keys[f"zero-shot-{protocol}"] = keys.pop("baseline")
+    return {
+        name: results
+        for name, results in runs.items()
+        if keys.get(name, condition_key(old, name)) == condition_key(now, name)
+    }
 
 
 def spec_learner(spec: str, *, base_url: str | None = None, **kwargs: Any) -> Learner:

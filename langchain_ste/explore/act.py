@@ -5,8 +5,11 @@ limit. Malformed calls are recorded as failed steps, and the model is told the f
 Small models often repeat a call that already succeeded, or call on until the step limit, and
 never answer. Once per trial the model is then told to answer from the results it has (a
 *nudge*): a repeated successful call is not run again but dropped, and at the step limit the
-model gets one more turn. Nudges are marked (`is_nudge`) and left out of the trial's recorded
-conversation, so exemplars show the calls and the answer, not the prodding.
+model gets one more turn. A call that repeats a failed one exactly is not run either: once per
+trial the model is shown the error again and told to change the arguments (the 1.5B explorer
+sent the same unknown room three times, the valid ones listed in each error). Nudges are marked
+(`is_nudge`) and left out of the trial's recorded conversation, so exemplars show the calls and
+the answer, not the prodding.
 """
 
 from __future__ import annotations
@@ -67,22 +70,43 @@ def _opening(rt: UnitRuntime, state: UnitState) -> tuple[list[BaseMessage], list
 
 
 NUDGE = "ste_nudge"
+_RETRY = "retry"
 
 
 def is_nudge(message: BaseMessage) -> bool:
-    """Whether a message is the act loop's own prompt to answer (never part of a trial)."""
+    """Whether a message is the act loop's own prompt (never part of a trial)."""
     return bool(message.additional_kwargs.get(NUDGE))
 
 
-def _nudge(text: str) -> HumanMessage:
-    return HumanMessage(text, additional_kwargs={NUDGE: True})
+def _is_answer_nudge(message: BaseMessage) -> bool:
+    return is_nudge(message) and message.additional_kwargs.get(NUDGE) != _RETRY
+
+
+def _nudge(text: str, kind: bool | str = True) -> HumanMessage:
+    return HumanMessage(text, additional_kwargs={NUDGE: kind})
+
+
+def _repeated_failure(reply: AIMessage, steps: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The failed step that the reply's only call repeats exactly, if it does."""
+    if len(reply.tool_calls) != 1 or reply.invalid_tool_calls:
+        return None
+    call = reply.tool_calls[0]
+    for step in reversed(steps):
+        if step.get("status") == "error" and (step["tool"], step["args"]) == (
+            call["name"],
+            call["args"],
+        ):
+            return step
+    return None
 
 
 def _repeats_a_success(reply: AIMessage, steps: list[dict[str, Any]]) -> bool:
     done = [(s["tool"], s["args"]) for s in steps if s.get("status") in ("ok", "emulated")]
     calls = reply.tool_calls
-    return bool(calls) and not reply.invalid_tool_calls and all(
-        (c["name"], c["args"]) in done for c in calls
+    return (
+        bool(calls)
+        and not reply.invalid_tool_calls
+        and all((c["name"], c["args"]) in done for c in calls)
     )
 
 
@@ -94,7 +118,13 @@ async def execute(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
     steps = list(state["steps"])
     target = state["targets"][0]
     max_steps = rt.settings.max_steps
-    nudged = any(is_nudge(m) for m in messages)
+    nudged = any(_is_answer_nudge(m) for m in messages)
+    failed = _repeated_failure(reply, steps)
+    if failed is not None and not any(is_nudge(m) and not _is_answer_nudge(m) for m in messages):
+        messages.pop()  # the repeated call is not run, and not part of the trial
+        error = rt.redact(str(failed.get("error") or failed.get("output") or "it failed"))
+        messages.append(_nudge(rt.prompts.retry_nudge.format(error=error), _RETRY))
+        return {"messages": messages, "steps": steps}
     if _repeats_a_success(reply, steps):
         if not nudged:
             messages.pop()  # the repeated call is not run, and not part of the trial
@@ -170,4 +200,4 @@ def after_execute(state: UnitState) -> str:
     messages = state["messages"]
     if messages and is_nudge(messages[-1]):
         return "act"
-    return "reflect" if any(is_nudge(m) for m in messages) else "act"
+    return "reflect" if any(_is_answer_nudge(m) for m in messages) else "act"

@@ -7,6 +7,7 @@ memory: ask something harder).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -19,7 +20,7 @@ from langchain_ste.explore.reflect import render_transcript
 from langchain_ste.explore.runtime import ModelCallFailed, UnitRuntime, add_usage, fresh_trial
 from langchain_ste.explore.state import UnitState
 from langchain_ste.tools.policy import BudgetExhausted
-from langchain_ste.trial import Trial
+from langchain_ste.trial import Trial, normalise_query
 
 
 async def start_episode(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
@@ -51,7 +52,9 @@ async def imagine(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
     schema = rt.schemas.get(target, {})
     parts = [
         p.imagine_system.format(
-            target=target, description=_first_sentence(str(schema.get("description", "")))
+            target=target,
+            description=_first_sentence(str(schema.get("description", ""))),
+            inputs=_inputs(schema),
         )
     ]
     if rt.settings.imagine_examples and target in rt.by_name:
@@ -63,17 +66,23 @@ async def imagine(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
     if state["stm"]:
         parts.append(p.imagine_short_term.format(trials=_summarise(state["stm"])))
     messages: list[BaseMessage] = [SystemMessage("\n\n".join(parts)), HumanMessage(p.imagine_human)]
-    try:
-        reply = await rt.call_model(rt.model, messages, state["targets"])
-    except BudgetExhausted as exc:
-        return rt.stopped(exc, state["targets"])
-    except ModelCallFailed as exc:
-        error = rt.redact(f"imagine failed: {exc}")
-        return {"error": error, "imagine_s": time.perf_counter() - started}
-    # Redact the whole reply first: a secret is recognised by its context (a key name), which
-    # clean_query may cut away when it takes the quoted request out.
-    query = rt.redact(clean_query(rt.redact(reply.text)))
-    usage = add_usage({}, reply)
+    seen = {normalise_query(q) for q in past}
+    usage: dict[str, Any] = {}
+    query = ""
+    for attempt in range(_attempts(rt)):
+        try:
+            reply = await rt.call_model(_sampler(rt, state, attempt), messages, state["targets"])
+        except BudgetExhausted as exc:
+            return rt.stopped(exc, state["targets"])
+        except ModelCallFailed as exc:
+            error = rt.redact(f"imagine failed: {exc}")
+            return {"error": error, "usage": usage, "imagine_s": time.perf_counter() - started}
+        usage = add_usage(usage, reply)
+        # Redact the whole reply first: a secret is recognised by its context (a key name),
+        # which clean_query may cut away when it takes the quoted request out.
+        query = rt.redact(clean_query(rt.redact(reply.text)))
+        if query and normalise_query(query) not in seen:
+            break
     if not query:
         return {
             "error": "imagine produced no request",
@@ -86,6 +95,47 @@ async def imagine(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
         "imagine_s": time.perf_counter() - started,
         "act_started": time.perf_counter(),
     }
+
+
+def _attempts(rt: UnitRuntime) -> int:
+    """Imagine calls per trial: a sampling explorer gets a second try at a request that is
+    empty, a template with placeholders, or one long-term memory already holds (a greedy one
+    would only repeat itself)."""
+    declared = getattr(type(rt.model), "model_fields", {})
+    return 2 if rt.settings.imagine_temperature > 0 and "temperature" in declared else 1
+
+
+def _sampler(rt: UnitRuntime, state: UnitState, attempt: int) -> Any:
+    """The explorer with imagine's sampling bound: ``temperature``, and a seed derived from the
+    trial id, so a rerun imagines the same request. Only parameters the model class declares
+    are bound (a provider that takes no seed gets none); greedy settings bind nothing."""
+    temperature = rt.settings.imagine_temperature
+    if temperature <= 0:
+        return rt.model
+    declared = getattr(type(rt.model), "model_fields", {})
+    params: dict[str, Any] = {}
+    if "temperature" in declared:
+        params["temperature"] = temperature
+    if "seed" in declared:
+        digest = hashlib.sha256(f"{rt.trial_id(state)}#{attempt}".encode()).hexdigest()
+        params["seed"] = int(digest[:8], 16)
+    return rt.model.bind(**params) if params else rt.model
+
+
+def _inputs(schema: Mapping[str, Any]) -> str:
+    """The tool's argument names, required ones first (what a request must mention).
+
+    Example:
+        >>> _inputs({"parameters": {"properties": {"a": {}, "b": {}}, "required": ["b"]}})
+        'b, a (optional)'
+        >>> _inputs({})
+        'nothing'
+    """
+    parameters = schema.get("parameters") or {}
+    names = list((parameters.get("properties") or {}).keys())
+    required = [n for n in parameters.get("required") or [] if n in names]
+    optional = [f"{n} (optional)" for n in names if n not in required]
+    return ", ".join([*required, *optional]) or "nothing"
 
 
 def _first_sentence(text: str) -> str:
@@ -113,11 +163,13 @@ def _summarise(trials: Sequence[Mapping[str, Any]]) -> str:
 _BULLET = re.compile(r"^(?:[-*\u2022]|\d+[.)])\s+")
 _PREFIX = re.compile(r"^\s*(new\s+)?(user\s+)?(request|query|question)\s*:\s*", re.IGNORECASE)
 _QUOTED = re.compile(r"[\"\u201c]([^\"\u201d]{10,300})[\"\u201d]")
+_PLACEHOLDER = re.compile(r"\[[A-Za-z][\w ]{0,30}\]|<[A-Za-z][\w ]{0,30}>|\{[A-Za-z][\w ]{0,30}\}")
 
 
 def clean_query(text: str) -> str:
     """The imagined request: a quoted question if there is one, else the first line that is not
-    a preamble (``Sure, here's a question:``), without labels or quotes.
+    a preamble (``Sure, here's a question:``), without labels or quotes; empty for a template
+    with placeholders (``on [Date] at [Location]``), which no tool call can answer.
 
     Example:
         >>> clean_query('The customer asks: "How many feet are in 100 meters?"')
@@ -131,7 +183,14 @@ def clean_query(text: str) -> str:
         'Where is my order 88213?'
         >>> clean_query("**Question:**\\n---\\n**Can I fly from Lisbon to Paris on 2027-05-10?**")
         'Can I fly from Lisbon to Paris on 2027-05-10?'
+        >>> clean_query("Is a room free on **[Date]** at **[Location]**?")
+        ''
     """
+    query = _extract(text)
+    return "" if _PLACEHOLDER.search(query) else query
+
+
+def _extract(text: str) -> str:
     quoted = _QUOTED.search(text)
     if quoted:
         return quoted.group(1).strip()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from langchain_ste.tools.execution import EMULATE_TOOL_SYSTEM
 
 IMAGINE_SYSTEM = """You write realistic questions that a customer asks an assistant. \
-The assistant can: {description}"""
+The assistant can: {description} It needs: {inputs}."""
 
 IMAGINE_EXAMPLES = """Examples of the format (write your own, different question):
 {examples}"""
@@ -41,6 +41,9 @@ Action Input: <JSON object of arguments>"""
 
 ANSWER_NUDGE = """You already have the result of that call above. Answer the request now, in \
 plain words, from the results you have."""
+
+RETRY_NUDGE = """That exact call already failed: {error}
+Do not repeat it. Change the arguments as the error says, or answer the request."""
 
 STEP_LIMIT_NUDGE = """You have used all your tool calls. Answer the request now, in plain words, \
 from the results above."""
@@ -92,10 +95,12 @@ short final answer."""
 class ExplorePrompts:
     """Every template exploration sends to a model, the tool emulator's included.
 
-    Fields (and their `str.format` fields): ``imagine_system`` (``target``, ``description``),
+    Fields (and their `str.format` fields): ``imagine_system`` (``target``, ``description``,
+    ``inputs``: the tool's argument names),
     ``imagine_examples`` (``examples``), ``imagine_past`` (``queries``), ``imagine_short_term``
     (``trials``), ``imagine_human``; ``act_system``, ``act_demonstrations_note``,
-    ``parse_error_feedback`` (``error``), ``answer_nudge``, ``step_limit_nudge``;
+    ``parse_error_feedback`` (``error``), ``answer_nudge``, ``step_limit_nudge``,
+    ``retry_nudge`` (``error``);
     ``reflect_system`` (``query``, ``transcript``, ``answer``), ``reflect_human``;
     ``emulate_tool_system`` (``name``, ``description``, ``schema``).
 
@@ -116,6 +121,7 @@ class ExplorePrompts:
     parse_error_feedback: str = PARSE_ERROR_FEEDBACK
     answer_nudge: str = ANSWER_NUDGE
     step_limit_nudge: str = STEP_LIMIT_NUDGE
+    retry_nudge: str = RETRY_NUDGE
     reflect_system: str = REFLECT_SYSTEM
     reflect_human: str = REFLECT_HUMAN
     emulate_tool_system: str = EMULATE_TOOL_SYSTEM

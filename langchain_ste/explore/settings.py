@@ -34,6 +34,9 @@ class ExploreSettings:
         demonstrations: show cold-start / bootstrapped demonstrations in the act step.
         demonstrations_k: how many.
         imagine_examples: show schema-derived example requests in the imagine prompt.
+        imagine_temperature: sampling temperature of the imagine call (0: greedy), seeded per
+            trial, so a rerun imagines the same requests. Greedy decoding asked the same
+            question in every episode (3 of 4 requests per demo tool were repeats).
         verdict_mode: ``"model"`` (the reflector's verdict) or ``"grounded"`` success.
         ordered_episodes: run a tool's episodes one after another, so each sees the previous
             ones in long-term memory; False runs them concurrently.
@@ -57,6 +60,7 @@ class ExploreSettings:
     demonstrations: bool = False
     demonstrations_k: int = 2
     imagine_examples: bool = False
+    imagine_temperature: float = 0.7
     verdict_mode: VerdictMode = "model"
     ordered_episodes: bool = True
     past_queries: int = 20
@@ -68,6 +72,8 @@ class ExploreSettings:
         for name in ("episodes_per_tool", "trials_per_episode", "max_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
+        if self.imagine_temperature < 0:
+            raise ValueError("imagine_temperature must be at least 0 (0: greedy)")
         if self.max_concurrency is not None and self.max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1 (or None: no bound)")
         groups = tuple(tuple(group) for group in self.tool_groups)

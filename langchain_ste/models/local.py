@@ -13,7 +13,7 @@ import asyncio
 import json
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -359,30 +359,43 @@ class ChatLocalHF(BaseChatModel):
         )
 
     def _submit(
-        self, prompt: str, stop: Sequence[str] | None, prefix: str
+        self, prompt: str, stop: Sequence[str] | None, prefix: str, sampling: Mapping[str, Any]
     ) -> tuple[Future[GenerationResult], int]:
         """Queue one generate call; its future and its prompt's length in tokens."""
         _, tokenizer = self._load()
         ids = tokenizer(prompt + prefix, add_special_tokens=False)["input_ids"]
         request = GenerationRequest(
             ids,
-            max_new_tokens=self.max_new_tokens,
+            max_new_tokens=int(sampling.get("max_new_tokens") or self.max_new_tokens),
             stop=tuple(stop or ()),
-            temperature=self.temperature,
-            seed=self.seed,
+            temperature=float(sampling.get("temperature", self.temperature)),
+            seed=int(sampling.get("seed", self.seed)),
         )
         return self.generator().submit(request), len(ids)
 
-    def _complete(self, prompt: str, stop: Sequence[str] | None, prefix: str = "") -> AIMessage:
-        """Generate a continuation of ``prompt + prefix`` (the one place that calls the model)."""
-        future, n_in = self._submit(prompt, stop, prefix)
+    def _complete(
+        self,
+        prompt: str,
+        stop: Sequence[str] | None,
+        prefix: str = "",
+        sampling: Mapping[str, Any] | None = None,
+    ) -> AIMessage:
+        """Generate a continuation of ``prompt + prefix`` (the one place that calls the model).
+
+        ``sampling`` overrides ``temperature``, ``seed`` and ``max_new_tokens`` for this call
+        (what ``model.bind(temperature=0.7, seed=1)`` passes)."""
+        future, n_in = self._submit(prompt, stop, prefix, sampling or {})
         return self._message(future.result(), n_in, stop, prefix)
 
     async def _acomplete(
-        self, prompt: str, stop: Sequence[str] | None, prefix: str = ""
+        self,
+        prompt: str,
+        stop: Sequence[str] | None,
+        prefix: str = "",
+        sampling: Mapping[str, Any] | None = None,
     ) -> AIMessage:
         """`_complete` for async callers: waits without holding a thread."""
-        future, n_in = self._submit(prompt, stop, prefix)
+        future, n_in = self._submit(prompt, stop, prefix, sampling or {})
         return self._message(await asyncio.wrap_future(future), n_in, stop, prefix)
 
     def _message(
@@ -405,9 +418,13 @@ class ChatLocalHF(BaseChatModel):
         )
 
     def _generate_text(
-        self, messages: list[BaseMessage], stop: list[str] | None, prefix: str = ""
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        prefix: str = "",
+        sampling: Mapping[str, Any] | None = None,
     ) -> AIMessage:
-        return self._complete(self._render(messages), stop, prefix)
+        return self._complete(self._render(messages), stop, prefix, sampling)
 
     def _plan(
         self, messages: list[BaseMessage], stop: list[str] | None, tools: Any
@@ -444,10 +461,11 @@ class ChatLocalHF(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         chat, prompt, stops, prefix, finish = self._plan(messages, stop, kwargs.get("tools"))
+        sampling = _sampling(kwargs)
         if prompt is None:
-            raw = self._generate_text(chat, stops, prefix)
+            raw = self._generate_text(chat, stops, prefix, sampling)
         else:
-            raw = self._complete(prompt, stops, prefix)
+            raw = self._complete(prompt, stops, prefix, sampling)
         return ChatResult(generations=[ChatGeneration(message=finish(raw))])
 
     async def _agenerate(
@@ -459,9 +477,22 @@ class ChatLocalHF(BaseChatModel):
     ) -> ChatResult:
         chat, prompt, stops, prefix, finish = self._plan(messages, stop, kwargs.get("tools"))
         raw = await self._acomplete(
-            prompt if prompt is not None else self._render(chat), stops, prefix
+            prompt if prompt is not None else self._render(chat), stops, prefix, _sampling(kwargs)
         )
         return ChatResult(generations=[ChatGeneration(message=finish(raw))])
+
+
+_SAMPLING = ("temperature", "seed", "max_new_tokens")
+
+
+def _sampling(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The per-call generation overrides among a call's keyword arguments.
+
+    Example:
+        >>> _sampling({"tools": [], "temperature": 0.7, "seed": 3})
+        {'temperature': 0.7, 'seed': 3}
+    """
+    return {k: kwargs[k] for k in _SAMPLING if kwargs.get(k) is not None}
 
 
 def _cut_at_stop(text: str, stop: Sequence[str] | None) -> str:

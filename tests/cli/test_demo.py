@@ -39,9 +39,14 @@ class LearnsFromExemplars(ScriptedExplorer):
     """Explores like `ScriptedExplorer`; as an agent it answers a held-out question right only
     when the conversation holds a worked tool call before the question (an STE exemplar)."""
 
-    def _next(self, messages: list[BaseMessage], tools: list[dict[str, Any]] | None) -> AIMessage:
+    def _next(
+        self,
+        messages: list[BaseMessage],
+        tools: list[dict[str, Any]] | None,
+        options: dict[str, Any] | None = None,
+    ) -> AIMessage:
         if not messages or messages[0].text != EVAL_SYSTEM:
-            return super()._next(messages, tools)
+            return super()._next(messages, tools, options)
         if isinstance(messages[-1], ToolMessage):
             return AIMessage(f"Done: {messages[-1].text}")
         question = messages[-1].text
@@ -103,6 +108,22 @@ def test_a_rerun_redoes_no_trial_and_no_measured_condition(tmp_path: Path) -> No
     text = console.export_text()
     assert "zero-shot-native: already measured" in text  # the baseline is stored under its name
     assert "ste-in-context: already measured" in text
+
+
+def test_a_rerun_with_other_exemplar_settings_measures_only_ste_in_context(
+    tmp_path: Path,
+) -> None:
+    demo(ScriptedExplorer(), tmp_path)
+    console = quiet()
+    again = ScriptedExplorer()
+    demo(again, tmp_path, console=console, settings=replace(QUICK, k=1))
+    text = console.export_text()
+    assert "zero-shot-native: already measured" in text
+    assert "ste-in-context: already measured" not in text
+    assert {c["node"] for c in again.calls} == {"model"}  # answered again; nothing explored
+    report = json.loads((tmp_path / "results.json").read_text())
+    assert report["meta"]["condition_keys"]["ste-in-context"]["k"] == 1
+    assert report["meta"]["condition_keys"]["baseline"]["model"] == "scripted-explorer"
 
 
 def test_the_best_zero_shot_protocol_is_the_baseline(tmp_path: Path) -> None:

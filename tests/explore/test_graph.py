@@ -167,6 +167,76 @@ def test_a_repeated_successful_call_is_not_run_and_the_model_is_told_to_answer()
     check_tool_pairing(recorded)
 
 
+def test_a_repeated_failed_call_is_not_run_and_the_model_is_shown_the_error() -> None:
+    seen: list[str] = []
+
+    def act(messages: list[BaseMessage]) -> AIMessage:
+        seen.append(messages[-1].text)
+        if isinstance(messages[-1], ToolMessage) and " = " in messages[-1].text:
+            return AIMessage("It is 200 cm.")
+        if "That exact call already failed" in messages[-1].text:
+            return call("convert_units", value=2, from_unit="m", to_unit="cm")
+        return call("convert_units", value=2, from_unit="meters", to_unit="cm")  # again
+
+    trial = run(Agent(act=act).model(), trials_per_episode=1, max_steps=4)[0]
+    assert [(s.tool, s.status) for s in trial.steps] == [
+        ("convert_units", "error"),
+        ("convert_units", "ok"),
+    ]
+    assert "That exact call already failed: invalid arguments" in seen[2]
+    assert trial.final_answer == "It is 200 cm." and trial.success
+    recorded = trial.to_messages()
+    assert [m.type for m in recorded] == ["human", "ai", "tool", "ai", "tool", "ai"]
+    assert not any("already failed" in m.text for m in recorded)
+    check_tool_pairing(recorded)
+
+
+def test_a_second_repeat_of_a_failed_call_runs_and_is_recorded() -> None:
+    bad = Agent(act=lambda m: call("convert_units", value=2, from_unit="meters", to_unit="cm"))
+    trial = run(bad.model(), trials_per_episode=1, max_steps=3)[0]
+    assert [s.status for s in trial.steps] == ["error", "error", "error"]
+    check_tool_pairing(trial.to_messages())
+
+
+class SamplingModel(ScriptedChatModel):
+    """A scripted model that declares sampling parameters, as real chat models do."""
+
+    temperature: float = 0.0
+    seed: int = 0
+
+
+def test_imagine_samples_with_a_per_trial_seed_and_retries_a_repeat(tmp_path: Path) -> None:
+    asked = iter(["Convert 1 km to m", "Convert 1 km to m", "Convert 5 km to m", "x [Date] y"])
+    agent = Agent()
+    model = SamplingModel(
+        by_node={
+            "imagine": lambda m, t: next(asked, "Convert 9 km to m"),
+            "act": agent.answer,
+            "reflect": [agent.verdict],
+        }
+    )
+    trials = run(model, memory=tmp_path, trials_per_episode=1, episodes_per_tool=3)
+    queries = [t.query for t in trials]
+    assert queries == ["Convert 1 km to m", "Convert 5 km to m", "Convert 9 km to m"]
+    options = [c["options"] for c in model.calls if c["node"] == "imagine"]
+    assert len(options) == 5 and all(o["temperature"] == 0.7 for o in options)
+    assert len({o["seed"] for o in options}) == 5  # one seed per trial and attempt
+    again = SamplingModel(by_node=model.by_node)
+    run(again, memory=tmp_path / "again", trials_per_episode=1, episodes_per_tool=1)
+    assert again.calls[0]["options"]["seed"] == options[0]["seed"]  # reruns imagine the same
+    greedy = SamplingModel(
+        by_node={"imagine": ["Convert 1 km to m"], "act": agent.answer, "reflect": [agent.verdict]}
+    )
+    run(greedy, trials_per_episode=1, imagine_temperature=0.0)
+    assert greedy.calls[0]["options"] == {}
+
+
+def test_imagine_shows_the_tool_inputs() -> None:
+    model = Agent().model()
+    run(model, trials_per_episode=1)
+    assert "It needs: value, from_unit, to_unit." in prompts_of(model, "imagine")[0]
+
+
 def test_at_the_step_limit_the_model_gets_one_turn_to_answer() -> None:
     values = iter(range(100))
 
@@ -428,9 +498,7 @@ def test_small_model_preset_shows_demonstrations_then_bootstraps() -> None:
     assert trials[0].exemplars == ["synthetic:convert_units:0", "synthetic:convert_units:1"]
     assert trials[1].exemplars == ["convert_units/e000/t0"]  # bootstrapped from trial 0
     act_prompts = [
-        c["messages"]
-        for c in model.calls
-        if c["node"] == "act" and len(c["messages"]) > 2
+        c["messages"] for c in model.calls if c["node"] == "act" and len(c["messages"]) > 2
     ]
     assert any("[format example]" in m.text for m in act_prompts[0])
     assert trials[0].signals["called_target"] and trials[0].success

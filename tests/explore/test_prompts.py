@@ -19,11 +19,12 @@ from langchain_ste.trial import Step
 
 def test_every_default_template_formats_with_its_documented_fields() -> None:
     fields = {
-        "imagine_system": {"target": "t", "description": "d"},
+        "imagine_system": {"target": "t", "description": "d", "inputs": "i"},
         "imagine_examples": {"examples": "e"},
         "imagine_past": {"queries": "q"},
         "imagine_short_term": {"trials": "t"},
         "parse_error_feedback": {"error": "e"},
+        "retry_nudge": {"error": "e"},
         "reflect_system": {"query": "q", "transcript": "t", "answer": "a"},
         "emulate_tool_system": {"name": "n", "description": "d", "schema": "{}"},
     }

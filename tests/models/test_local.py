@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
@@ -92,7 +94,11 @@ def test_canned_reply_goes_through_the_same_parser(monkeypatch: pytest.MonkeyPat
     seen: list[tuple[list[BaseMessage], list[str] | None, str]] = []
 
     def generate_text(
-        self: ChatLocalHF, messages: list[BaseMessage], stop: list[str] | None, prefix: str = ""
+        self: ChatLocalHF,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        prefix: str = "",
+        sampling: Any = None,
     ) -> AIMessage:
         seen.append((messages, stop, prefix))
         return AIMessage(next(canned), response_metadata={"model_name": self.model_name})
@@ -112,6 +118,27 @@ def test_canned_reply_goes_through_the_same_parser(monkeypatch: pytest.MonkeyPat
     plain = ChatLocalHF(model_path=TINY_SPEC, protocol="react").invoke("hi")
     assert plain.text.startswith("Action: plain") and not plain.invalid_tool_calls
     assert seen[2][1:] == (None, "")
+
+
+def test_bound_sampling_reaches_the_generation_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    from langchain_ste.models import batching
+
+    requests: list[batching.GenerationRequest] = []
+
+    class Queue:
+        def submit(self, request: batching.GenerationRequest) -> Future[Any]:
+            requests.append(request)
+            done: Future[Any] = Future()
+            done.set_result(batching.GenerationResult([1], "ok", "stop", 0, 1))
+            return done
+
+    monkeypatch.setattr(ChatLocalHF, "generator", lambda self: Queue())
+    model = ChatLocalHF(model_path=TINY_SPEC, protocol="react", temperature=0.0, seed=0)
+    model.invoke("hi")
+    model.bind(temperature=0.7, seed=42).invoke("hi")
+    model.bind_tools(example_tools()).bind(max_new_tokens=5).invoke("1 m in cm?")
+    assert [(r.temperature, r.seed) for r in requests[:2]] == [(0.0, 0), (0.7, 42)]
+    assert requests[2].max_new_tokens == 5 and requests[0].max_new_tokens == model.max_new_tokens
 
 
 def test_missing_wheel_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
