@@ -123,7 +123,10 @@ def run_original(
         past: list[str] = []
         for _ in range(episodes * trials):
             description = (tool.description or "").split(". ")[0]
-            parts = [p.imagine_system.format(target=tool.name, description=description)]
+            inputs = ", ".join(tool.args) or "nothing"
+            parts = [
+                p.imagine_system.format(target=tool.name, description=description, inputs=inputs)
+            ]
             if past:
                 parts.append(p.imagine_past.format(queries="\n".join(f"- {q}" for q in past)))
             imagined = model.invoke(

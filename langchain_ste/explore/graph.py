@@ -142,6 +142,8 @@ def create_explorer(
     known = [t.name for t in tools]
     policy = policy or ToolPolicy()
     policy.check_tools(known)
+    if not resolved.execution_feedback:
+        policy = policy.emulating()
     groups = [list(g) for g in resolved.tool_groups] or [[name] for name in known]
     for group in groups:
         if not group or set(group) - set(known):

@@ -61,9 +61,11 @@ async def imagine(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
         examples = imagine_examples(rt.by_name[target], 2)
         parts.append(p.imagine_examples.format(examples="\n".join(f"- {e}" for e in examples)))
     past = rt.store.past_queries(target, limit=rt.settings.past_queries)
+    if not rt.settings.long_term_memory:
+        past = []
     if past:
         parts.append(p.imagine_past.format(queries="\n".join(f"- {q}" for q in past)))
-    if state["stm"]:
+    if state["stm"] and rt.settings.short_term_memory:
         parts.append(p.imagine_short_term.format(trials=_summarise(state["stm"])))
     messages: list[BaseMessage] = [SystemMessage("\n\n".join(parts)), HumanMessage(p.imagine_human)]
     seen = {normalise_query(q) for q in past}
@@ -161,9 +163,15 @@ def _summarise(trials: Sequence[Mapping[str, Any]]) -> str:
 
 
 _BULLET = re.compile(r"^(?:[-*\u2022]|\d+[.)])\s+")
-_PREFIX = re.compile(r"^\s*(new\s+)?(user\s+)?(request|query|question)\s*:\s*", re.IGNORECASE)
+_PREFIX = re.compile(
+    r"^\s*(new\s+)?(user\s+|customer\s+)?(request|query|question|customer|user|assistant)\s*:\s*",
+    re.IGNORECASE,
+)
+_PREAMBLE = re.compile(r"^(sure|certainly|of course|okay|ok|here is|here's|here are)\b", re.I)
 _QUOTED = re.compile(r"[\"\u201c]([^\"\u201d]{10,300})[\"\u201d]")
-_PLACEHOLDER = re.compile(r"\[[A-Za-z][\w ]{0,30}\]|<[A-Za-z][\w ]{0,30}>|\{[A-Za-z][\w ]{0,30}\}")
+_PLACEHOLDER = re.compile(  # a template's blank: [Customer's Name], <date>, {city}
+    r"\[[A-Za-z][^\]\n]{0,40}\]|<[A-Za-z][\w ]{0,30}>|\{[A-Za-z][\w ]{0,30}\}"
+)
 
 
 def clean_query(text: str) -> str:
@@ -185,6 +193,12 @@ def clean_query(text: str) -> str:
         'Can I fly from Lisbon to Paris on 2027-05-10?'
         >>> clean_query("Is a room free on **[Date]** at **[Location]**?")
         ''
+        >>> clean_query("Customer: I want to ship 2 kg to Spain.")
+        'I want to ship 2 kg to Spain.'
+        >>> clean_query("Assistant: I'm looking for [Customer's Name].")
+        ''
+        >>> clean_query("Sure, please provide the details so I can write a question.")
+        ''
     """
     query = _extract(text)
     return "" if _PLACEHOLDER.search(query) else query
@@ -198,6 +212,8 @@ def _extract(text: str) -> str:
     lines = [_PREFIX.sub("", line).strip("*_ \"'`") for line in lines]
     lines = [line for line in lines if any(c.isalnum() for c in line)]  # not "---"
     for line in lines:
-        if not line.endswith(":"):  # "Sure, here's a question:" introduces the request
+        # "Sure, here's a question:" introduces the request; "Sure, please provide the details"
+        # is the model talking to us, not a customer's request.
+        if not line.endswith(":") and not _PREAMBLE.match(line):
             return line[:300]
-    return lines[0][:300] if lines else ""
+    return ""

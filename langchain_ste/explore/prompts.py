@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from langchain_ste.tools.execution import EMULATE_TOOL_SYSTEM
 
-IMAGINE_SYSTEM = """You write realistic questions that a customer asks an assistant. \
-The assistant can: {description} It needs: {inputs}."""
+IMAGINE_SYSTEM = """You invent requests that users send to an assistant. The assistant has a \
+tool, {target}: {description} Its inputs: {inputs}."""
 
 IMAGINE_EXAMPLES = """Examples of the format (write your own, different question):
 {examples}"""
@@ -26,8 +26,9 @@ IMAGINE_SHORT_TERM = """Earlier questions and what happened:
 {trials}
 Ask something harder: an edge case, or other values."""
 
-IMAGINE_HUMAN = """Write one new customer question, with the concrete details it needs (names, \
-numbers, dates, places) as a customer would write them."""
+IMAGINE_HUMAN = """Write one realistic user request that this tool can answer. Give a concrete \
+value for every input (names, numbers, dates, places), written the way a user would write it. \
+Reply with the request only, in one or two sentences."""
 
 ACT_SYSTEM = """You are a helpful assistant with tools. Use a tool to answer the user's request.
 When you have the tool's result, give the final answer to the user."""

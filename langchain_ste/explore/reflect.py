@@ -174,7 +174,8 @@ async def reflect(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
     error = state["error"]
     usage = dict(state["usage"])
     model_verdict, lesson = False, ""
-    if not error and state["query"]:
+    judged = rt.settings.reflection
+    if judged and not error and state["query"]:
         messages = reflection_messages(state["query"], steps, final, prompts=rt.prompts)
         try:
             reply = await rt.call_model(rt.model, messages, targets)
@@ -196,7 +197,7 @@ async def reflect(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
         messages=trajectory_to_dicts(trajectory),
         steps=steps,
         final_answer=final,
-        success=not error and combine(sig, rt.settings.verdict_mode),
+        success=not error and (combine(sig, rt.settings.verdict_mode) if judged else True),
         lesson=lesson,
         signals=sig,
         emulated=any(s.status == "emulated" for s in steps),

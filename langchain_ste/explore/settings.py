@@ -45,6 +45,15 @@ class ExploreSettings:
             once (None: no bound).
         tool_groups: explore these groups of tool names together instead of one tool at a time.
         retry: retries of transient model errors (rate limits, 5xx, timeouts).
+        execution_feedback: run the tools (under the policy); False emulates every tool with a
+            model, the paper's "w/o execution feedback" ablation (trials are then ``emulated``:
+            consumers need ``allow_emulated`` to learn from them).
+        short_term_memory: show imagine the episode's earlier trials (False: each trial alone).
+        long_term_memory: show imagine the requests memory already holds, and retry a repeat.
+        reflection: judge each trial; False keeps every trial that ran without an error as
+            successful, with no verdict and no lesson (the paper's "w/o reflection").
+
+    `ABLATIONS` names the four switched off one at a time.
 
     Example:
         >>> PRESETS["paper"].episodes_per_tool, PRESETS["small-model"].verdict_mode
@@ -67,6 +76,10 @@ class ExploreSettings:
     max_concurrency: int | None = 8
     tool_groups: tuple[tuple[str, ...], ...] = ()
     retry: RetryPolicy = DEFAULT_RETRY
+    execution_feedback: bool = True
+    short_term_memory: bool = True
+    long_term_memory: bool = True
+    reflection: bool = True
 
     def __post_init__(self) -> None:
         for name in ("episodes_per_tool", "trials_per_episode", "max_steps"):
@@ -92,6 +105,19 @@ PRESETS: dict[str, ExploreSettings] = {
 }
 """Named settings: ``"paper"`` (the original STE budgets, model verdicts) and ``"small-model"``
 (small budgets, demonstrations, execution-grounded verdicts)."""
+
+ABLATIONS: dict[str, dict[str, bool]] = {
+    "no-execution-feedback": {"execution_feedback": False},
+    "no-short-term-memory": {"short_term_memory": False},
+    "no-long-term-memory": {"long_term_memory": False},
+    "no-reflection": {"reflection": False},
+}
+"""The STE paper's ablations as settings overrides: ``replace(settings, **ABLATIONS[name])``.
+
+Example:
+    >>> replace(ExploreSettings(), **ABLATIONS["no-reflection"]).reflection
+    False
+"""
 
 _SMALL_MODEL_CLASSES = {"ChatLocalHF", "ReActChatModel"}
 

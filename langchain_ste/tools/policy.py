@@ -13,7 +13,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 ToolAction = Literal["run", "emulate", "skip"]
@@ -56,6 +56,20 @@ class ToolPolicy:
     def action(self, tool_name: str) -> ToolAction:
         """What to do with a call of ``tool_name``."""
         return self.tools.get(tool_name, self.default)
+
+    def emulating(self) -> ToolPolicy:
+        """This policy with every tool it may touch emulated by a model (skipped tools stay
+        skipped): exploration without execution feedback, the STE ablation.
+
+        Example:
+            >>> ToolPolicy(tools={"rm": "skip", "ls": "run"}).emulating().tools
+            {'rm': 'skip', 'ls': 'emulate'}
+        """
+        tools: dict[str, ToolAction] = {
+            n: ("skip" if a == "skip" else "emulate") for n, a in self.tools.items()
+        }
+        default: ToolAction = "skip" if self.default == "skip" else "emulate"
+        return replace(self, default=default, tools=tools)
 
     def isolated(self, tool_name: str) -> bool:
         """Whether ``tool_name`` runs in a separate process."""

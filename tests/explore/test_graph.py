@@ -234,7 +234,7 @@ def test_imagine_samples_with_a_per_trial_seed_and_retries_a_repeat(tmp_path: Pa
 def test_imagine_shows_the_tool_inputs() -> None:
     model = Agent().model()
     run(model, trials_per_episode=1)
-    assert "It needs: value, from_unit, to_unit." in prompts_of(model, "imagine")[0]
+    assert "Its inputs: value, from_unit, to_unit." in prompts_of(model, "imagine")[0]
 
 
 def test_at_the_step_limit_the_model_gets_one_turn_to_answer() -> None:
@@ -521,3 +521,39 @@ def test_malformed_calls_past_the_step_limit_add_no_step() -> None:
 
     trial = run(Agent(act=act).model(), trials_per_episode=1, max_steps=2)[0]
     assert len(trial.steps) == 2 and all(s.error_kind == "parse_error" for s in trial.steps)
+
+
+def test_each_ablation_switches_off_its_part(tmp_path: Path) -> None:
+    from langchain_ste.explore.settings import ABLATIONS
+
+    def explored(name: str) -> tuple[ScriptedChatModel, list[Any]]:
+        model = Agent(verdict="Verdict: no\nLesson: none.").model()
+        trials = run(
+            model,
+            memory=tmp_path / name,
+            episodes_per_tool=2,
+            trials_per_episode=2,
+            **ABLATIONS.get(name, {}),
+        )
+        return model, trials
+
+    full, full_trials = explored("full")
+    assert [t.success for t in full_trials] == [False] * 4  # the judge says no
+    assert any("Earlier questions" in p for p in prompts_of(full, "imagine"))
+    assert any("Questions already asked" in p for p in prompts_of(full, "imagine"))
+    assert all(s.status == "ok" for t in full_trials for s in t.steps)
+
+    model, trials = explored("no-short-term-memory")
+    assert not any("Earlier questions" in p for p in prompts_of(model, "imagine"))
+    assert any("Questions already asked" in p for p in prompts_of(model, "imagine"))
+
+    model, trials = explored("no-long-term-memory")
+    assert not any("Questions already asked" in p for p in prompts_of(model, "imagine"))
+    assert any("Earlier questions" in p for p in prompts_of(model, "imagine"))
+
+    model, trials = explored("no-reflection")
+    assert prompts_of(model, "reflect") == []
+    assert [(t.success, t.lesson) for t in trials] == [(True, "")] * 4
+
+    model, trials = explored("no-execution-feedback")
+    assert all(s.status == "emulated" for t in trials for s in t.steps) and trials[0].emulated
