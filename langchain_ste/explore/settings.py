@@ -106,7 +106,7 @@ PRESETS: dict[str, ExploreSettings] = {
 """Named settings: ``"paper"`` (the original STE budgets, model verdicts) and ``"small-model"``
 (small budgets, demonstrations, execution-grounded verdicts)."""
 
-ABLATIONS: dict[str, dict[str, bool]] = {
+ABLATIONS: dict[str, dict[str, Any]] = {
     "no-execution-feedback": {"execution_feedback": False},
     "no-short-term-memory": {"short_term_memory": False},
     "no-long-term-memory": {"long_term_memory": False},
