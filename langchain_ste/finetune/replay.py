@@ -63,7 +63,9 @@ def train_rounds(
     Round ``r`` (1-based) trains on `replay_mix` of its records and the earlier rounds' records,
     continuing the adapter of round ``r - 1``; each round's adapter is saved in
     ``out_dir/round{r}`` with its new records (``round_records.jsonl``), so a later
-    ``ste finetune --previous`` can replay them.
+    ``ste finetune --previous`` can replay them. A round whose folder already holds its
+    finished adapter (a ``train_report.json`` beside the same new records, trained with the
+    same settings) is not trained again: an interrupted run resumes at the round it stopped in.
 
     Args:
         rounds: the records of each round (e.g. one batch of tools per round), in order.
@@ -96,6 +98,11 @@ def train_rounds(
         seed = settings.seed + number
         mixed = replay_mix(new, rounds[: number - 1], replay_fraction=replay_fraction, seed=seed)
         folder = Path(out_dir) / f"round{number}"
+        done = _finished(folder, new, replace(settings, seed=seed))
+        if done is not None:
+            reports.append(done)
+            adapter = folder
+            continue
         model, tokenizer = load_model() if load_model else (None, None)
         report = train_lora(
             mixed,
@@ -112,3 +119,24 @@ def train_rounds(
         reports.append(report)
         adapter = folder
     return reports
+
+
+def _finished(folder: Path, new: Sequence[dict[str, Any]], settings: LoraSettings) -> Any:
+    """The `TrainReport` of a round already trained in ``folder`` on ``new``, else None."""
+    import json
+    from dataclasses import asdict, fields
+
+    from langchain_ste.finetune.dataset import read_jsonl
+    from langchain_ste.finetune.lora import TrainReport
+
+    report_file, records_file = folder / "train_report.json", folder / RECORDS_FILE
+    if not (report_file.is_file() and records_file.is_file()):
+        return None
+    if read_jsonl(records_file) != json.loads(json.dumps(list(new))):
+        return None
+    data = json.loads(report_file.read_text(encoding="utf-8"))
+    wanted = json.loads(json.dumps(asdict(settings)))
+    trained = data.get("settings") or {}
+    if any(trained.get(k) != v for k, v in wanted.items() if k != "bf16"):
+        return None
+    return TrainReport(**{f.name: data[f.name] for f in fields(TrainReport) if f.name in data})

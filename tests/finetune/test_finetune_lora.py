@@ -160,6 +160,18 @@ def test_continual_rounds_continue_one_adapter_with_replay(
     assert reports[1].settings["continued_from"] == str(tmp_path / "round1")
     saved = [json.loads(line) for line in (tmp_path / "round2" / RECORDS_FILE).open()]
     assert saved == rounds[1]
+    loads: list[int] = []
+
+    def counted() -> Any:
+        loads.append(1)
+        return tiny_model(), tokenizer
+
+    options = {"out_dir": tmp_path, "replay_fraction": 0.34, "load_model": counted}
+    again = train_rounds(rounds, **options, **fast(max_steps=1))  # type: ignore[arg-type]
+    assert loads == [] and [r.examples for r in again] == [3, 4]  # both rounds were done
+    changed = [rounds[0], rounds[1][:2]]
+    train_rounds(changed, **options, **fast(max_steps=1))  # type: ignore[arg-type]
+    assert loads == [1]  # round 1 is kept, round 2 (other records) is trained again
 
 
 def test_continuing_an_adapter_of_another_base_model_fails_clearly(
