@@ -31,6 +31,7 @@ value for every input (names, numbers, dates, places), written the way a user wo
 Reply with the request only, in one or two sentences."""
 
 ACT_SYSTEM = """You are a helpful assistant with tools. Use a tool to answer the user's request.
+If a call returns an error, read it, correct the arguments as it says and call again.
 When you have the tool's result, give the final answer to the user."""
 
 ACT_DEMONSTRATIONS_NOTE = """The first conversations below are worked examples of the format.
