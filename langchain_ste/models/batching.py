@@ -10,7 +10,8 @@ own stop strings, ``max_new_tokens``, temperature and seed, so greedy and sample
 batch.
 
 Each row is prefilled on its own, which lets it start from the key-value cache of the longest
-prefix it shares with an earlier sequence (`PrefixCache`, an LRU of a few finished sequences):
+prefix it shares with an earlier sequence (`PrefixCache`, an LRU of a few prompts and finished
+sequences; a prompt is kept as soon as it is encoded, so rows that arrive together share it):
 the act loop of a trial re-sends its whole growing conversation, and only the new tail is
 encoded. Rows are then merged into the padded decode batch, so prefix reuse and batching work
 together.
@@ -97,7 +98,8 @@ class GeneratorStats:
 
 
 class PrefixCache:
-    """An LRU of finished sequences' key-value caches, looked up by longest common prefix.
+    """An LRU of prompts' and finished sequences' key-value caches, looked up by longest common
+    prefix.
 
     A sequence that extends a stored one replaces it (the act loop's step ``k`` supersedes step
     ``k - 1``). Entries are private copies; nothing handed out is ever written to.
@@ -315,7 +317,12 @@ class BatchedGenerator:
         self.stats.requests += 1
         self.stats.prompt_tokens += len(row.ids)
         self.stats.reused_tokens += reused
-        return out.logits[0, -1, :], _kv_of(_cache_of(out))
+        kv = _kv_of(_cache_of(out))
+        # Kept at once, not only when the row finishes: rows that arrive together (the act calls
+        # of concurrent trials share the system prompt and the tool schemas) reuse each other's
+        # prompt; the finished sequence later supersedes this entry.
+        self.prefixes.put(row.ids, kv)
+        return out.logits[0, -1, :], kv
 
     def _step(
         self, rows: list[_Row], cache: Any, mask: torch.Tensor

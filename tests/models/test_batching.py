@@ -140,6 +140,29 @@ def test_the_next_step_of_a_conversation_reuses_its_prefix(tiny: tuple[Any, Any]
 
 
 @pytest.mark.integration
+def test_rows_that_arrive_together_reuse_each_others_prompt(tiny: tuple[Any, Any]) -> None:
+    model, tokenizer = tiny
+    system = "You are a help desk. " * 20  # the shared part: a long system prompt
+
+    def ids(question: str) -> list[int]:
+        chat = [{"role": "system", "content": system}, {"role": "user", "content": question}]
+        text = tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)
+        return list(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    first, second = ids(QUESTIONS[1]), ids(QUESTIONS[2])
+    shared = next(i for i, (a, b) in enumerate(zip(first, second, strict=False)) if a != b)
+    fresh = BatchedGenerator(model, tokenizer, max_batch_size=1, prefix_cache_size=0)
+    expected = [fresh.generate(GenerationRequest(x, max_new_tokens=6)).token_ids
+                for x in (first, second)]  # fmt: skip
+    together = BatchedGenerator(model, tokenizer, max_batch_wait_ms=500, prefix_cache_size=4)
+    futures = [together.submit(GenerationRequest(x, max_new_tokens=6)) for x in (first, second)]
+    results = [f.result() for f in futures]
+    assert [r.token_ids for r in results] == expected
+    assert results[0].reused_tokens == 0 and results[1].reused_tokens == shared > 100
+    assert results[1].batch_size == 2  # and they still decoded as one batch
+
+
+@pytest.mark.integration
 def test_chat_model_reports_reused_prefix_tokens() -> None:
     model = ChatLocalHF(model_path=TINY_SPEC, dtype="float32", max_new_tokens=8)
     history = [HumanMessage("Name three colours.")]
