@@ -43,7 +43,21 @@ class SupportsSearch(Protocol):
     ) -> list[Trial]: ...
 
 
-class ListStore:
+class TrialsById:
+    """The reading half every in-process store shares: trials kept by id, in insertion order."""
+
+    _trials: dict[str, Trial]
+
+    def trials(self, tool: str | None = None) -> list[Trial]:
+        """All trials in the order they were added, optionally only those of ``tool``."""
+        return [t for t in list(self._trials.values()) if tool is None or tool in t.tools]
+
+    def past_queries(self, tool: str, limit: int = 20) -> list[str]:
+        """Queries already explored for ``tool``, most recent first (for the imagine prompt)."""
+        return recent_queries(list(self._trials.values()), tool, limit)
+
+
+class ListStore(TrialsById):
     """Trials kept in this process only (no persistence, no similarity search).
 
     Example:
@@ -67,14 +81,6 @@ class ListStore:
                     self._trials[trial.trial_id] = trial
                     added += 1
         return added
-
-    def trials(self, tool: str | None = None) -> list[Trial]:
-        """All trials, optionally of one tool."""
-        return [t for t in list(self._trials.values()) if tool is None or tool in t.tools]
-
-    def past_queries(self, tool: str, limit: int = 20) -> list[str]:
-        """Queries explored for ``tool``, most recent first."""
-        return recent_queries(list(self._trials.values()), tool, limit)
 
     def search(
         self,

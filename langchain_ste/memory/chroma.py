@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.embeddings import Embeddings
 
+from langchain_ste.memory.base import TrialsById
 from langchain_ste.memory.embeddings import ChromaEmbeddingFunction, load_embeddings
-from langchain_ste.trial import Trial, recent_queries
+from langchain_ste.trial import Trial
 from langchain_ste.trial_log import TrialLog
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ class MemoryStoreError(RuntimeError):
     """A memory that cannot be opened as asked; the message names the cause and the fix."""
 
 
-class ExplorationMemory:
+class ExplorationMemory(TrialsById):
     """Trials of past explorations, searchable by similarity of their queries.
 
     Args:
@@ -419,14 +420,6 @@ class ExplorationMemory:
             if found["ids"]:
                 trial = self._resolve(trial_id, (found["metadatas"] or [{}])[0])
         return trial
-
-    def trials(self, tool: str | None = None) -> list[Trial]:
-        """All trials in file order, optionally only those of ``tool``."""
-        return [t for t in list(self._trials.values()) if tool is None or tool in t.tools]
-
-    def past_queries(self, tool: str, limit: int = 20) -> list[str]:
-        """Queries already explored for ``tool``, most recent first (for the imagine prompt)."""
-        return recent_queries(list(self._trials.values()), tool, limit)
 
     def search(
         self,
