@@ -25,7 +25,8 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from langchain_ste.models.react_protocol import reply_to_message, tool_schemas
+from langchain_ste.models.react_protocol import reply_to_message
+from langchain_ste.models.schemas import tool_schemas
 
 Reply = AIMessage | str | BaseException
 Script = Sequence[Reply] | Callable[[list[BaseMessage], list[str]], Reply]

@@ -26,7 +26,7 @@ from langgraph.types import RetryPolicy
 from langchain_ste.explore.prompts import DEFAULT_PROMPTS, ExplorePrompts
 from langchain_ste.explore.state import UnitState
 from langchain_ste.memory.base import TrialStore
-from langchain_ste.models.react_protocol import tool_schemas
+from langchain_ste.models.schemas import tool_schemas
 from langchain_ste.tools.policy import BudgetExhausted, BudgetTracker, ToolPolicy
 from langchain_ste.tools.redact import Redactor
 from langchain_ste.trial import Trial

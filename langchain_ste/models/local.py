@@ -45,7 +45,7 @@ from langchain_ste.models.native_tools import (
     to_chat_messages,
 )
 from langchain_ste.models.react import bind_react_tools, parse_reply, react_prompt
-from langchain_ste.models.react_protocol import tool_schemas
+from langchain_ste.models.schemas import tool_schemas
 
 if TYPE_CHECKING:
     from concurrent.futures import Future

@@ -20,8 +20,8 @@ from langchain_ste.models.react_protocol import (
     STOP_SEQUENCES,
     messages_to_react,
     reply_to_message,
-    tool_schemas,
 )
+from langchain_ste.models.schemas import tool_schemas
 
 TextCall = Callable[[list[BaseMessage], list[str] | None], AIMessage]
 

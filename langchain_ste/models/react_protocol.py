@@ -30,7 +30,8 @@ from langchain_core.messages import (
     ToolCall,
     ToolMessage,
 )
-from langchain_core.utils.function_calling import convert_to_openai_tool
+
+from langchain_ste.models.schemas import clip, render_tools
 
 ReplyKind = Literal["action", "final", "invalid", "unformatted"]
 
@@ -287,17 +288,17 @@ def _read_arguments(raw: str, *, lenient: bool) -> _Arguments:
     obj = _balanced(text, start) if start >= 0 else None
     if obj is None:
         shown = re.sub(r"\s*```.*$", "", text, flags=re.DOTALL)
-        return _Arguments(None, f"Action Input is not a JSON object: {_clip(shown)}")
+        return _Arguments(None, f"Action Input is not a JSON object: {clip(shown)}")
     end = offset + start + len(obj)
     value, error, was_lenient = _load_object(obj, lenient=lenient)
     if error is not None:
         return _Arguments(None, error, end)
     if not isinstance(value, dict):
-        return _Arguments(None, f"Action Input is not a JSON object: {_clip(obj)}", end)
+        return _Arguments(None, f"Action Input is not a JSON object: {clip(obj)}", end)
     try:
         json.dumps(value)
     except (TypeError, ValueError):
-        return _Arguments(None, f"Action Input has values that are not JSON: {_clip(obj)}", end)
+        return _Arguments(None, f"Action Input has values that are not JSON: {clip(obj)}", end)
     return _Arguments({str(k): v for k, v in value.items()}, None, end, was_lenient)
 
 
@@ -320,7 +321,7 @@ def _load_object(obj: str, *, lenient: bool) -> tuple[Any, str | None, bool]:
             return ast.literal_eval(obj), None, True
         except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
             pass
-    return None, f"Action Input is not valid JSON ({first.msg}): {_clip(obj)}", False
+    return None, f"Action Input is not valid JSON ({first.msg}): {clip(obj)}", False
 
 
 def _balanced(text: str, start: int) -> str | None:
@@ -343,232 +344,6 @@ def _balanced(text: str, start: int) -> str | None:
             if depth == 0:
                 return text[start : i + 1]
     return None
-
-
-def _clip(text: str, limit: int = 120) -> str:
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-MAX_RENDER_DEPTH = 3
-"""Levels of nested object fields `render_tools` spells out; deeper objects show as ``object``."""
-
-_TOOL_DICT_KEYS = frozenset(
-    {"name", "description", "parameters", "strict", "type", "title", "function", "response"}
-)
-_TYPE_ALIASES = {
-    "dict": "object",
-    "float": "number",
-    "double": "number",
-    "int": "integer",
-    "long": "integer",
-    "str": "string",
-    "bool": "boolean",
-    "list": "array",
-    "tuple": "array",
-    "set": "array",
-}
-_GENERIC_TYPE = re.compile(r"^\s*(list|tuple|set|array|dict)\s*[\[(<]\s*(.*?)\s*[\])>]\s*$", re.I)
-
-
-def tool_schemas(tools: Sequence[Any]) -> list[dict[str, Any]]:
-    """OpenAI-style function schemas for tools (BaseTool, functions, pydantic models or dicts).
-
-    Raises:
-        ValueError: a dict in no known shape (an OpenAI function, a ``{"type": "function"}``
-            tool, an Anthropic tool or a JSON Schema with a title), or whose ``parameters`` are
-            not a JSON Schema object; the error names the tool and what is wrong.
-
-    Example:
-        >>> tool_schemas([{"name": "ping", "description": "Ping."}])[0]["name"]
-        'ping'
-        >>> tool_schemas([{"name": "f", "arguments": {"x": "int"}}])
-        Traceback (most recent call last):
-        ...
-        ValueError: tool 'f' has no 'parameters' (a JSON Schema object) but keys arguments: \
-pass an OpenAI function schema {"name", "description", "parameters"}, a BaseTool or a function
-    """
-    out = []
-    for tool in tools:
-        try:
-            schema = convert_to_openai_tool(tool)["function"]
-        except (ValueError, TypeError, KeyError) as exc:
-            raise ValueError(f"cannot read tool {_clip(repr(tool), 80)}: {exc}") from exc
-        if isinstance(tool, Mapping):
-            _check_tool_dict(tool, schema)
-        out.append(schema)
-    return out
-
-
-def _check_tool_dict(tool: Mapping[str, Any], schema: Mapping[str, Any]) -> None:
-    name = schema.get("name")
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"tool {_clip(repr(dict(tool)), 80)} has no name")
-    params = schema.get("parameters")
-    if params is None:
-        function = tool.get("function")
-        inner: Mapping[str, Any] = function if isinstance(function, Mapping) else tool
-        extra = sorted(set(inner) - _TOOL_DICT_KEYS)
-        if extra:
-            raise ValueError(
-                f"tool {name!r} has no 'parameters' (a JSON Schema object) but keys "
-                f'{", ".join(extra)}: pass an OpenAI function schema {{"name", "description", '
-                '"parameters"}, a BaseTool or a function'
-            )
-        return
-    if not isinstance(params, Mapping):
-        raise ValueError(
-            f"tool {name!r}: 'parameters' must be a JSON Schema object, not {params!r}"
-        )
-    declared = params.get("type", "object")
-    kind = _TYPE_ALIASES.get(str(declared).lower(), declared)
-    props = params.get("properties", {})
-    if kind != "object" or not isinstance(props, Mapping):
-        raise ValueError(
-            f"tool {name!r}: 'parameters' must be a JSON Schema of type object with a "
-            f"'properties' mapping, got {_clip(json.dumps(params, default=str), 120)}"
-        )
-    bad = [k for k, v in props.items() if not isinstance(v, Mapping)]
-    if bad:
-        raise ValueError(
-            f"tool {name!r}: argument(s) {', '.join(map(str, bad))} need a JSON Schema each "
-            '(e.g. {"type": "string"})'
-        )
-
-
-def render_tools(tools: Sequence[Any], *, max_depth: int = MAX_RENDER_DEPTH) -> str:
-    """Render tools and the ReAct format as compact system-prompt text.
-
-    Each argument is shown as ``name: type`` with its allowed values, default or optional flag:
-    short prompts matter for small models and for training cost. Nested objects (pydantic model
-    fields, lists of objects) show their fields down to ``max_depth`` levels, maps show their
-    value type, and lists their item type.
-
-    Raises:
-        ValueError: a tool dict in an unknown shape (see `tool_schemas`).
-
-    Example:
-        >>> from langchain_core.tools import tool
-        >>> @tool
-        ... def add(a: int, b: int = 1) -> int:
-        ...     '''Add two integers.'''
-        ...     return a + b
-        >>> print(render_tools([add]).splitlines()[2])
-        - add: Add two integers. Arguments: {"a": integer, "b": integer (default 1)}
-        >>> edit = {"name": "edit", "description": "Edit a ticket.", "parameters": {
-        ...     "type": "object", "required": ["updates"], "properties": {"updates": {
-        ...         "type": "object", "properties": {"title": {"type": "string"}}}}}}
-        >>> print(render_tools([edit]).splitlines()[2])
-        - edit: Edit a ticket. Arguments: {"updates": object {"title": string (optional)}}
-    """
-    lines = ["You can use these tools:", ""]
-    names = []
-    for schema in tool_schemas(tools):
-        names.append(schema["name"])
-        params = schema.get("parameters", {}) or {}
-        defs = {**(params.get("definitions") or {}), **(params.get("$defs") or {})}
-        args = _fields(params, 0, max_depth, defs)
-        desc = " ".join(str(schema.get("description", "")).split())
-        lines.append(f"- {schema['name']}: {desc} Arguments: {args}")
-    lines += [
-        "",
-        "To use a tool, reply exactly in this format:",
-        "Thought: what you need to do",
-        f"Action: one tool name from [{', '.join(names)}]",
-        'Action Input: the arguments as a JSON object, e.g. {"name": "value"}',
-        "",
-        'You will then get "Observation: <the tool result>". When you can answer, reply:',
-        "Thought: I can answer now",
-        "Final Answer: your answer to the user",
-    ]
-    return "\n".join(lines)
-
-
-def _fields(schema: Mapping[str, Any], depth: int, max_depth: int, defs: Mapping[str, Any]) -> str:
-    required = set(schema.get("required") or [])
-    return (
-        "{"
-        + ", ".join(
-            f'"{name}": {_describe(prop, name in required, depth, max_depth, defs)}'
-            for name, prop in (schema.get("properties") or {}).items()
-        )
-        + "}"
-    )
-
-
-def _describe(
-    prop: Mapping[str, Any],
-    required: bool,
-    depth: int = 0,
-    max_depth: int = MAX_RENDER_DEPTH,
-    defs: Mapping[str, Any] | None = None,
-) -> str:
-    """``integer``, ``string, one of a|b``, ``number (optional)``, ``array of string``,
-    ``object {"city": string}``..."""
-    prop = _resolve(prop, defs or {})
-    text = _type_text(prop, depth, max_depth, defs or {})
-    if prop.get("description"):
-        text += f" ({' '.join(str(prop['description']).split())})"
-    if "default" in prop and prop["default"] is not None:
-        text += f" (default {json.dumps(prop['default'], default=str)})"
-    elif not required:
-        text += " (optional)"
-    return text
-
-
-def _resolve(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> Mapping[str, Any]:
-    ref = schema.get("$ref")
-    if isinstance(ref, str):
-        target = defs.get(ref.rsplit("/", 1)[-1])
-        if isinstance(target, Mapping):
-            return {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
-    return schema
-
-
-def _type_text(
-    schema: Mapping[str, Any], depth: int, max_depth: int, defs: Mapping[str, Any]
-) -> str:
-    schema = _resolve(schema, defs)
-    options = [
-        _resolve(o, defs)
-        for o in schema.get("anyOf", schema.get("oneOf", []))
-        if isinstance(o, Mapping) and o.get("type") != "null"
-    ]
-    if len(options) == 1:
-        rest = {k: v for k, v in schema.items() if k not in ("anyOf", "oneOf")}
-        schema = {**rest, **options[0]}
-    elif options:
-        return " | ".join(_type_text(o, depth, max_depth, defs) for o in options)
-    kind: Any = schema.get("type")
-    if isinstance(kind, list):
-        kinds = [k for k in kind if k != "null"]
-        if len(kinds) > 1:
-            return " | ".join(
-                _type_text({**schema, "type": k}, depth, max_depth, defs) for k in kinds
-            )
-        kind = kinds[0] if kinds else None
-    items: Any = schema.get("items")
-    values: Any = schema.get("additionalProperties")
-    generic = _GENERIC_TYPE.match(kind) if isinstance(kind, str) else None
-    if generic:  # "list(str)", "List[str]", "dict(str, int)" as written in hand-made docs
-        outer, inner = generic.group(1).lower(), generic.group(2)
-        if outer == "dict":
-            kind, values = "object", {"type": inner.split(",")[-1].strip() or "any"}
-        else:
-            kind, items = "array", {"type": inner or "any"}
-    if isinstance(kind, str):
-        kind = _TYPE_ALIASES.get(kind.lower(), kind)
-    if kind is None:
-        kind = "object" if "properties" in schema else "array" if "items" in schema else "any"
-    text = str(kind)
-    if kind == "array" and isinstance(items, Mapping):
-        text = f"array of {_type_text(items, depth, max_depth, defs) if items else 'any'}"
-    elif kind == "object" and schema.get("properties") and depth < max_depth:
-        text = f"object {_fields(schema, depth + 1, max_depth, defs)}"
-    elif kind == "object" and isinstance(values, Mapping) and values:
-        text = f"object of {_type_text(values, depth, max_depth, defs)} values"
-    if schema.get("enum"):
-        text += ", one of " + "|".join(str(v) for v in schema["enum"])
-    return text
 
 
 def format_react_call(name: str, args: Mapping[str, Any], thought: str | None = None) -> str:

@@ -52,7 +52,7 @@ def test_tools_render_through_the_models_own_template(tiny_qwen: Path) -> None:
         AIMessage("", tool_calls=[call]),
         ToolMessage("1 km = 1000 m", tool_call_id="c1"),
     ]
-    from langchain_ste.models.react_protocol import tool_schemas
+    from langchain_ste.models.schemas import tool_schemas
 
     prompt = model._render(history, tool_schemas(example_tools()))
     assert "<tools>" in prompt and '"name": "convert_units"' in prompt
@@ -81,7 +81,9 @@ def test_canned_completions_are_parsed_into_calls(
     )
     prompts: list[str] = []
 
-    def complete(self: ChatLocalHF, prompt: str, stop: Any, prefix: str = "") -> AIMessage:
+    def complete(
+        self: ChatLocalHF, prompt: str, stop: Any, prefix: str = "", sampling: Any = None
+    ) -> AIMessage:
         prompts.append(prompt)
         return AIMessage(next(replies), response_metadata={"model_name": "tiny"})
 

@@ -16,9 +16,9 @@ from langchain_ste.models.react_protocol import (
     messages_to_react,
     parse_arguments,
     parse_react,
-    render_tools,
     reply_to_message,
 )
+from langchain_ste.models.schemas import render_tools
 from langchain_ste.tools.examples import example_tools
 
 TOOLS = ["convert_units", "search_catalog"]
