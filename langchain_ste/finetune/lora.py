@@ -145,28 +145,28 @@ def tokenize_record(
     ids: list[int] = []
     labels: list[int] = []
     previous = ""
-    for i, message in enumerate(messages):
-        is_assistant = message["role"] == "assistant"
-        if is_assistant:
-            head = str(
-                tokenizer.apply_chat_template(
-                    messages[:i], tokenize=False, add_generation_prompt=True, **extra
-                )
-            )
-            if not head.startswith(previous):
-                raise ValueError("the chat template is not prefix-stable; cannot mask turns")
-            piece = head[len(previous) :]
-            piece_ids = tokenizer(piece, add_special_tokens=False)["input_ids"]
-            ids += piece_ids
-            labels += [IGNORE] * len(piece_ids)
-            previous = head
-        text = str(tokenizer.apply_chat_template(messages[: i + 1], tokenize=False, **extra))
+
+    def extend(text: str, *, learn: bool) -> None:
+        nonlocal previous
         if not text.startswith(previous):
             raise ValueError("the chat template is not prefix-stable; cannot mask turns")
         piece_ids = tokenizer(text[len(previous) :], add_special_tokens=False)["input_ids"]
-        ids += piece_ids
-        labels += piece_ids if is_assistant else [IGNORE] * len(piece_ids)
+        ids.extend(piece_ids)
+        labels.extend(piece_ids if learn else [IGNORE] * len(piece_ids))
         previous = text
+
+    # Rendered only at assistant turns: between them a template may group messages (Qwen puts
+    # consecutive tool results in one user turn), so a prefix ending inside a group is not a
+    # prefix of the whole.
+    for i, message in enumerate(messages):
+        if message["role"] != "assistant":
+            continue
+        render = tokenizer.apply_chat_template
+        extend(str(render(messages[:i], tokenize=False, add_generation_prompt=True, **extra)),
+               learn=False)  # fmt: skip
+        extend(str(render(messages[: i + 1], tokenize=False, **extra)), learn=True)
+    if messages and messages[-1]["role"] != "assistant":
+        extend(str(tokenizer.apply_chat_template(messages, tokenize=False, **extra)), learn=False)
     if max_length is not None and len(ids) > max_length:
         return None
     return {"input_ids": ids, "labels": labels}

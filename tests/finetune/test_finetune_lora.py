@@ -195,3 +195,41 @@ def test_continuing_an_adapter_of_another_base_model_fails_clearly(
             adapter=tmp_path / "a",
             **fast(max_steps=1),
         )
+
+
+def test_parallel_tool_results_grouped_by_the_qwen_template_are_masked() -> None:
+    from transformers import AutoTokenizer
+
+    from langchain_ste.models.local import resolve_model_path
+    from langchain_ste.models.schemas import tool_schemas
+    from langchain_ste.tools.demo import demo_tools
+
+    qwen = AutoTokenizer.from_pretrained(resolve_model_path("local")[0])
+
+    def call(i: int, name: str, **args: Any) -> dict[str, Any]:
+        function = {"name": name, "arguments": args}
+        return {"type": "function", "id": f"c{i}", "function": function}
+
+    messages = [
+        {"role": "user", "content": "Orders of ana.silva@example.com, and 10 USD in EUR?"},
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [
+                call(1, "find_customer", email="ana.silva@example.com"),
+                call(2, "convert_currency", amount=10, source="USD", target="EUR"),
+            ],
+        },
+        {"role": "tool", "tool_call_id": "c1", "name": "find_customer", "content": "C-1042"},
+        {"role": "tool", "tool_call_id": "c2", "name": "convert_currency", "content": "9.20 EUR"},
+        {"role": "assistant", "content": "Customer C-1042; 10 USD are 9.20 EUR."},
+    ]
+    tools = [{"type": "function", "function": s} for s in tool_schemas(demo_tools())]
+    out = tokenize_record({"messages": messages, "tools": tools}, qwen)
+    assert out is not None
+    pairs = zip(out["input_ids"], out["labels"], strict=True)
+    learned = qwen.decode([i for i, label in pairs if label != -100])
+    assert learned.count("<tool_call>") == 2 and "Customer C-1042; 10 USD are 9.20 EUR." in learned
+    assert "9.20 EUR</tool_response>" not in learned and "<tool_response>" not in learned
+    whole = qwen.apply_chat_template(messages, tools=tools, tokenize=False)
+    assert qwen.decode(out["input_ids"]) == whole  # nothing lost or doubled
