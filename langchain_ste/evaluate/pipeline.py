@@ -155,12 +155,16 @@ def run_pipeline(
     from langchain_ste.memory.chroma import ExplorationMemory
 
     emit = on_event or (lambda stage, details: None)
+    earlier = _earlier_seconds(out / "results.json")
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     memory = ExplorationMemory(out / "memory")
-    emit("explore", {"tools": [t.name for t in tools], "done_before": len(memory)})
+    done_before = len(memory)
+    emit("explore", {"tools": [t.name for t in tools], "done_before": done_before})
     trials = (explore_fn or explore)(explorer, tools, memory=memory, settings=settings.explore)
-    seconds["explore"] = time.perf_counter() - started
+    # A resumed exploration adds this sitting's time to the earlier sittings'.
+    earlier_explore = earlier.get("explore", 0.0) if done_before else 0.0
+    seconds["explore"] = earlier_explore + time.perf_counter() - started
     usable = [t for t in trials if is_usable(t)]
     meta: dict[str, Any] = {
         "explorer": _name(explorer),
@@ -183,6 +187,8 @@ def run_pipeline(
         meta["condition_keys"][condition] = condition_key(meta, condition)
         if condition in previous:
             runs[condition] = previous[condition]
+            if condition in earlier:
+                seconds[condition] = earlier[condition]
             emit("reused", {"condition": condition})
         else:
             emit("condition", {"condition": condition})
@@ -220,14 +226,14 @@ def run_pipeline(
             raise ValueError("settings.finetune needs a finetune callable (see lora_finetune)")
         began = time.perf_counter()
         tuned = finetune(trials, out / "adapter")
-        seconds["lora"] = time.perf_counter() - began
+        seconds["lora"] = _training_seconds(tuned, default=time.perf_counter() - began)
         if tuned is None:
             meta["ste-fine-tuned"] = "skipped: no usable trial to train on"
         else:
             measure("ste-fine-tuned", learner(tuned[1], tuned[0]))
     if settings.explorer_reference:
         measure("explorer-zero-shot", explorer)
-    seconds["total"] = time.perf_counter() - started
+    seconds["total"] = sum(v for k, v in seconds.items() if k != "total")
     meta["seconds"] = {k: round(v, 1) for k, v in seconds.items()}
     paths = write_report(_ordered(runs), out, title=title, meta=meta)
     return PipelineResult(
@@ -295,6 +301,27 @@ def condition_key(meta: dict[str, Any], condition: str) -> dict[str, Any]:
     else:
         key.update(settings=settings)
     return key
+
+
+def _training_seconds(tuned: tuple[str, Any] | None, *, default: float) -> float:
+    """How long the adapter took to train (its report's figure: also right when an adapter
+    trained in an earlier sitting is reused)."""
+    import json
+
+    report = Path(tuned[0]) / "train_report.json" if tuned else None
+    if report is None or not report.is_file():
+        return default
+    return float(json.loads(report.read_text(encoding="utf-8")).get("seconds") or default)
+
+
+def _earlier_seconds(path: Path) -> dict[str, float]:
+    """The stage timings an earlier sitting recorded in the report (empty without one)."""
+    import json
+
+    if not path.is_file():
+        return {}
+    meta = json.loads(path.read_text(encoding="utf-8")).get("meta") or {}
+    return {k: float(v) for k, v in (meta.get("seconds") or {}).items()}
 
 
 def _reusable(path: Path, meta: dict[str, Any]) -> dict[str, list[EntryResult]]:

@@ -114,6 +114,7 @@ def test_a_rerun_with_other_exemplar_settings_measures_only_ste_in_context(
     tmp_path: Path,
 ) -> None:
     demo(ScriptedExplorer(), tmp_path)
+    first = json.loads((tmp_path / "results.json").read_text())["meta"]["seconds"]
     console = quiet()
     again = ScriptedExplorer()
     demo(again, tmp_path, console=console, settings=replace(QUICK, k=1))
@@ -123,6 +124,10 @@ def test_a_rerun_with_other_exemplar_settings_measures_only_ste_in_context(
     assert {c["node"] for c in again.calls} == {"model"}  # answered again; nothing explored
     report = json.loads((tmp_path / "results.json").read_text())
     assert report["meta"]["condition_keys"]["ste-in-context"]["k"] == 1
+    # The reused row keeps the time it took when it was measured; exploration adds up sittings.
+    seconds = report["meta"]["seconds"]
+    assert seconds["zero-shot-native"] == first["zero-shot-native"] > 0
+    assert seconds["explore"] >= first["explore"]
     assert report["meta"]["condition_keys"]["baseline"]["model"] == "scripted-explorer"
 
 
