@@ -50,9 +50,9 @@ Do not repeat it. Change the arguments as the error says, or answer the request.
 STEP_LIMIT_NUDGE = """You have used all your tool calls. Answer the request now, in plain words, \
 from the results above."""
 
-REFLECT_SYSTEM = """You check whether an assistant solved a user's request with tools.
+REFLECT_SYSTEM = """You check whether an assistant solved a user's request with tools."""
 
-Request: {query}
+REFLECT_HUMAN = """Request: {query}
 What happened:
 {transcript}
 Final answer: {answer}
@@ -60,8 +60,6 @@ Final answer: {answer}
 Was the request solved correctly? Reply in exactly two lines:
 Verdict: <yes or no>
 Lesson: <one sentence on how to use the tool: argument meanings, formats, pitfalls>"""
-
-REFLECT_HUMAN = "Your review:"
 
 FILTER_SYSTEM = """You check a record of an assistant using tools.
 
@@ -103,7 +101,10 @@ class ExplorePrompts:
     (``trials``), ``imagine_human``; ``act_system``, ``act_demonstrations_note``,
     ``parse_error_feedback`` (``error``), ``answer_nudge``, ``step_limit_nudge``,
     ``retry_nudge`` (``error``);
-    ``reflect_system`` (``query``, ``transcript``, ``answer``), ``reflect_human``;
+    ``reflect_system``, ``reflect_human`` (both formatted with ``query``, ``transcript``,
+    ``answer``; the defaults put the trial in the user turn: with it in the system prompt and
+    "Your review:" as the user turn, the Qwen judges reviewed that two-word "review" and said no
+    to 117 of 118 transcripts, the correct ones included);
     ``emulate_tool_system`` (``name``, ``description``, ``schema``).
 
     Example:

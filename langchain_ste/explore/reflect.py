@@ -107,17 +107,14 @@ def reflection_messages(
 
     Example:
         >>> msgs = reflection_messages("1+2?", [], "3")
-        >>> "(no tool was called)" in msgs[0].text, msgs[1].text
-        (True, 'Your review:')
+        >>> "(no tool was called)" in msgs[1].text, msgs[1].text.splitlines()[0]
+        (True, 'Request: 1+2?')
     """
     transcript = render_transcript(steps) or "(no tool was called)"
+    fields = {"query": query, "transcript": transcript, "answer": final_answer or "(none)"}
     return [
-        SystemMessage(
-            prompts.reflect_system.format(
-                query=query, transcript=transcript, answer=final_answer or "(none)"
-            )
-        ),
-        HumanMessage(prompts.reflect_human),
+        SystemMessage(prompts.reflect_system.format(**fields)),
+        HumanMessage(prompts.reflect_human.format(**fields)),
     ]
 
 

@@ -26,6 +26,7 @@ def test_every_default_template_formats_with_its_documented_fields() -> None:
         "parse_error_feedback": {"error": "e"},
         "retry_nudge": {"error": "e"},
         "reflect_system": {"query": "q", "transcript": "t", "answer": "a"},
+        "reflect_human": {"query": "q", "transcript": "t", "answer": "a"},
         "emulate_tool_system": {"name": "n", "description": "d", "schema": "{}"},
     }
     for name, value in vars(DEFAULT_PROMPTS).items():
