@@ -20,6 +20,7 @@ from langchain_ste.explore.reflect import render_transcript
 from langchain_ste.explore.runtime import ModelCallFailed, UnitRuntime, add_usage, fresh_trial
 from langchain_ste.explore.state import UnitState
 from langchain_ste.tools.policy import BudgetExhausted
+from langchain_ste.tools.redact import MASK
 from langchain_ste.trial import Trial, normalise_query
 
 
@@ -193,6 +194,8 @@ def clean_query(text: str) -> str:
         'Can I fly from Lisbon to Paris on 2027-05-10?'
         >>> clean_query("Is a room free on **[Date]** at **[Location]**?")
         ''
+        >>> clean_query("Log in with password [REDACTED], please.")
+        'Log in with password [REDACTED], please.'
         >>> clean_query("Customer: I want to ship 2 kg to Spain.")
         'I want to ship 2 kg to Spain.'
         >>> clean_query("Assistant: I'm looking for [Customer's Name].")
@@ -201,7 +204,8 @@ def clean_query(text: str) -> str:
         ''
     """
     query = _extract(text)
-    return "" if _PLACEHOLDER.search(query) else query
+    blanks = _PLACEHOLDER.findall(query.replace(MASK, ""))  # a redacted secret is no blank
+    return "" if blanks else query
 
 
 def _extract(text: str) -> str:

@@ -136,7 +136,7 @@ def test_empty_truncated_and_unformatted_replies_are_recorded(tmp_path: Path) ->
         if kind == "reflect":
             return (
                 "Verdict: maybe?"
-                if "empty" in str(messages[0].content)
+                if "empty" in str(messages[-1].content)
                 else "Verdict: yes\nLesson: fine."
             )
         human = next(m for m in messages if isinstance(m, HumanMessage))
