@@ -155,7 +155,9 @@ def run_pipeline(
     from langchain_ste.memory.chroma import ExplorationMemory
 
     emit = on_event or (lambda stage, details: None)
-    earlier = _earlier_seconds(out / "results.json")
+    report = out / "results.json"
+    earlier_meta = _earlier_meta(report)
+    earlier = {k: float(v) for k, v in (earlier_meta.get("seconds") or {}).items()}
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     memory = ExplorationMemory(out / "memory")
@@ -177,7 +179,7 @@ def run_pipeline(
         **(extra_meta or {}),
     }
     emit("explored", {"trials": len(trials), "successful": len(usable)})
-    previous = _reusable(out / "results.json", meta)
+    previous = _reusable(report, earlier_meta, meta)
     meta["condition_keys"] = {}
     runs: dict[str, list[EntryResult]] = {}
     paths: dict[str, Path] = {}
@@ -314,25 +316,26 @@ def _training_seconds(tuned: tuple[str, Any] | None, *, default: float) -> float
     return float(json.loads(report.read_text(encoding="utf-8")).get("seconds") or default)
 
 
-def _earlier_seconds(path: Path) -> dict[str, float]:
-    """The stage timings an earlier sitting recorded in the report (empty without one)."""
+def _earlier_meta(path: Path) -> dict[str, Any]:
+    """The metadata of an earlier sitting's report (empty without one)."""
     import json
 
     if not path.is_file():
         return {}
-    meta = json.loads(path.read_text(encoding="utf-8")).get("meta") or {}
-    return {k: float(v) for k, v in (meta.get("seconds") or {}).items()}
+    return json.loads(path.read_text(encoding="utf-8")).get("meta") or {}
 
 
-def _reusable(path: Path, meta: dict[str, Any]) -> dict[str, list[EntryResult]]:
-    """Conditions of an earlier report whose `condition_key` equals this run's."""
+def _reusable(
+    path: Path, old: dict[str, Any], meta: dict[str, Any]
+) -> dict[str, list[EntryResult]]:
+    """Conditions of the earlier report at ``path`` (metadata ``old``) whose `condition_key`
+    equals this run's."""
     import json
 
     from langchain_ste.evaluate.report import load_results
 
     if not path.is_file():
         return {}
-    old = json.loads(path.read_text(encoding="utf-8")).get("meta") or {}
     now = json.loads(json.dumps(meta, default=str))  # as it reads back (tuples become lists)
     runs = load_results(path)
     protocol = old.get("baseline_protocol")

@@ -78,8 +78,12 @@ def is_nudge(message: BaseMessage) -> bool:
     return bool(message.additional_kwargs.get(NUDGE))
 
 
+def _is_retry_nudge(message: BaseMessage) -> bool:
+    return message.additional_kwargs.get(NUDGE) == _RETRY
+
+
 def _is_answer_nudge(message: BaseMessage) -> bool:
-    return is_nudge(message) and message.additional_kwargs.get(NUDGE) != _RETRY
+    return is_nudge(message) and not _is_retry_nudge(message)
 
 
 def _nudge(text: str, kind: bool | str = True) -> HumanMessage:
@@ -120,7 +124,7 @@ async def execute(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
     max_steps = rt.settings.max_steps
     nudged = any(_is_answer_nudge(m) for m in messages)
     failed = _repeated_failure(reply, steps)
-    if failed is not None and not any(is_nudge(m) and not _is_answer_nudge(m) for m in messages):
+    if failed is not None and not any(_is_retry_nudge(m) for m in messages):
         messages.pop()  # the repeated call is not run, and not part of the trial
         error = rt.redact(str(failed.get("error") or failed.get("output") or "it failed"))
         messages.append(_nudge(rt.prompts.retry_nudge.format(error=error), _RETRY))

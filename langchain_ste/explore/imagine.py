@@ -72,9 +72,13 @@ async def imagine(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
     seen = {normalise_query(q) for q in past}
     usage: dict[str, Any] = {}
     query = ""
-    for attempt in range(_attempts(rt)):
+    sampling = _sampling(rt)
+    # A sampling explorer gets a second try at a request that is empty, a template with blanks,
+    # or one long-term memory already holds (a greedy one would only repeat itself).
+    for attempt in range(2 if sampling else 1):
+        runnable = _sampler(rt, state, attempt, sampling)
         try:
-            reply = await rt.call_model(_sampler(rt, state, attempt), messages, state["targets"])
+            reply = await rt.call_model(runnable, messages, state["targets"])
         except BudgetExhausted as exc:
             return rt.stopped(exc, state["targets"])
         except ModelCallFailed as exc:
@@ -100,29 +104,25 @@ async def imagine(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
     }
 
 
-def _attempts(rt: UnitRuntime) -> int:
-    """Imagine calls per trial: a sampling explorer gets a second try at a request that is
-    empty, a template with placeholders, or one long-term memory already holds (a greedy one
-    would only repeat itself)."""
-    declared = getattr(type(rt.model), "model_fields", {})
-    return 2 if rt.settings.imagine_temperature > 0 and "temperature" in declared else 1
-
-
-def _sampler(rt: UnitRuntime, state: UnitState, attempt: int) -> Any:
-    """The explorer with imagine's sampling bound: ``temperature``, and a seed derived from the
-    trial id, so a rerun imagines the same request. Only parameters the model class declares
-    are bound (a provider that takes no seed gets none); greedy settings bind nothing."""
+def _sampling(rt: UnitRuntime) -> dict[str, Any]:
+    """Imagine's sampling parameters that the model class declares (a provider that takes no
+    seed gets none); empty for greedy settings or a model that takes no temperature."""
     temperature = rt.settings.imagine_temperature
-    if temperature <= 0:
-        return rt.model
     declared = getattr(type(rt.model), "model_fields", {})
-    params: dict[str, Any] = {}
-    if "temperature" in declared:
-        params["temperature"] = temperature
-    if "seed" in declared:
+    if temperature <= 0 or "temperature" not in declared:
+        return {}
+    return {"temperature": temperature, **({"seed": 0} if "seed" in declared else {})}
+
+
+def _sampler(rt: UnitRuntime, state: UnitState, attempt: int, sampling: dict[str, Any]) -> Any:
+    """The explorer with ``sampling`` bound, its seed derived from the trial id and the attempt,
+    so a rerun imagines the same request; the model itself when greedy."""
+    if not sampling:
+        return rt.model
+    if "seed" in sampling:
         digest = hashlib.sha256(f"{rt.trial_id(state)}#{attempt}".encode()).hexdigest()
-        params["seed"] = int(digest[:8], 16)
-    return rt.model.bind(**params) if params else rt.model
+        sampling = {**sampling, "seed": int(digest[:8], 16)}
+    return rt.model.bind(**sampling)
 
 
 def _inputs(schema: Mapping[str, Any]) -> str:

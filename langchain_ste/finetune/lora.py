@@ -158,15 +158,15 @@ def tokenize_record(
     # Rendered only at assistant turns: between them a template may group messages (Qwen puts
     # consecutive tool results in one user turn), so a prefix ending inside a group is not a
     # prefix of the whole.
+    render = tokenizer.apply_chat_template
     for i, message in enumerate(messages):
         if message["role"] != "assistant":
             continue
-        render = tokenizer.apply_chat_template
         extend(str(render(messages[:i], tokenize=False, add_generation_prompt=True, **extra)),
                learn=False)  # fmt: skip
         extend(str(render(messages[: i + 1], tokenize=False, **extra)), learn=True)
     if messages and messages[-1]["role"] != "assistant":
-        extend(str(tokenizer.apply_chat_template(messages, tokenize=False, **extra)), learn=False)
+        extend(str(render(messages, tokenize=False, **extra)), learn=False)
     if max_length is not None and len(ids) > max_length:
         return None
     return {"input_ids": ids, "labels": labels}
