@@ -33,7 +33,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_ste.cli.demo import DEMO_EXPLORE, DEMO_SETTINGS, LOCAL_OPTIONS
 from langchain_ste.evaluate.benchmarks.examples import demo_cases
 from langchain_ste.evaluate.metrics import EntryResult
-from langchain_ste.evaluate.pipeline import correct_rate
+from langchain_ste.evaluate.pipeline import correct_rate, trials_digest
 from langchain_ste.explore.settings import ABLATIONS, ExploreSettings
 from langchain_ste.models import DEFAULT_EXPLORER_SPEC, DEFAULT_LEARNER_SPEC
 from langchain_ste.trial import is_usable
@@ -110,6 +110,7 @@ def run_condition(
         "learner": getattr(learner, "model_name", type(learner).__name__),
         "settings": {k2: v for k2, v in asdict(settings).items() if k2 != "retry"},
         "trials": len(trials),
+        "usable_digest": trials_digest(usable),  # the same count explored again is other data
         "questions": len(cases),
         "k": k,
         "max_steps": max_steps,

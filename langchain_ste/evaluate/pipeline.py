@@ -175,6 +175,7 @@ def run_pipeline(
         "questions": len(cases),
         "trials": len(trials),
         "successful_trials": len(usable),
+        "trials_digest": trials_digest(usable),
         "settings": _settings_dict(settings),
         **(extra_meta or {}),
     }
@@ -206,7 +207,7 @@ def run_pipeline(
                 max_concurrency=settings.max_concurrency,
             )
             seconds[condition] = time.perf_counter() - began
-        meta["seconds"] = {k: round(v, 1) for k, v in seconds.items()}
+        meta["seconds"] = {k: round(v, 3) for k, v in seconds.items()}
         paths = write_report(_ordered(runs), out, title=title, meta=meta)
 
     zero_shot: dict[ToolProtocol, str] = {}
@@ -236,7 +237,7 @@ def run_pipeline(
     if settings.explorer_reference:
         measure("explorer-zero-shot", explorer)
     seconds["total"] = sum(v for k, v in seconds.items() if k != "total")
-    meta["seconds"] = {k: round(v, 1) for k, v in seconds.items()}
+    meta["seconds"] = {k: round(v, 3) for k, v in seconds.items()}
     paths = write_report(_ordered(runs), out, title=title, meta=meta)
     return PipelineResult(
         trials=trials, runs=_ordered(runs), paths=paths, meta=meta, seconds=seconds
@@ -263,11 +264,30 @@ def _settings_dict(settings: PipelineSettings) -> dict[str, Any]:
     return data
 
 
+def trials_digest(trials: Sequence[Trial]) -> str:
+    """A short fingerprint of what the trials teach: ids, requests, calls and answers.
+
+    Example:
+        >>> a = Trial(trial_id="t/e000/t0", tools=["t"], episode=0, index=0, query="q?")
+        >>> trials_digest([a]) == trials_digest([a]), trials_digest([a]) == trials_digest([])
+        (True, False)
+    """
+    import hashlib
+    import json
+
+    rows = sorted(
+        (t.trial_id, t.query, [(s.tool, s.args) for s in t.steps], t.final_answer) for t in trials
+    )
+    return hashlib.sha256(json.dumps(rows, default=str).encode()).hexdigest()[:16]
+
+
 def condition_key(meta: dict[str, Any], condition: str) -> dict[str, Any]:
     """What a condition's scores depend on, from a report's metadata: reused only if equal.
 
     Every row depends on its model, the questions and the step limit; an STE row also on the
-    explored trials (explorer, exploration settings, how many) and its own settings (``k`` and
+    explored trials (explorer, exploration settings, how many, and `trials_digest` of the usable
+    ones: the same count explored again with another prompt is not the same data) and its own
+    settings (``k`` and
     the exemplar mode in context, the LoRA steps fine-tuned).
 
     Example:
@@ -295,6 +315,7 @@ def condition_key(meta: dict[str, Any], condition: str) -> dict[str, Any]:
         explore=settings.get("explore"),
         trials=meta.get("trials"),
         successful_trials=meta.get("successful_trials"),
+        trials_digest=meta.get("trials_digest"),
     )
     if condition == "ste-in-context":
         key.update(k=settings.get("k"), exemplar_mode=settings.get("exemplar_mode", "messages"))

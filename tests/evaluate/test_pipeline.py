@@ -1,0 +1,49 @@
+"""The pipeline's reuse rule: a row is measured again only when what it depends on changed."""
+
+from __future__ import annotations
+
+from langchain_ste.evaluate.pipeline import condition_key, trials_digest
+from langchain_ste.trial import Step, Trial
+
+
+def trial(query: str, city: str) -> Trial:
+    step = Step(tool="weather", args={"city": city}, call_id="c1", output="sunny")
+    return Trial(
+        trial_id="weather/e000/t0",
+        tools=["weather"],
+        episode=0,
+        index=0,
+        query=query,
+        steps=[step],
+        final_answer="sunny",
+        success=True,
+    )
+
+
+def meta(trials: list[Trial]) -> dict[str, object]:
+    return {
+        "learner": "L",
+        "explorer": "E",
+        "benchmark": "demo",
+        "questions": 24,
+        "trials": 24,
+        "successful_trials": len(trials),
+        "trials_digest": trials_digest(trials),
+        "settings": {"max_steps": 4, "k": 3, "explore": {}},
+    }
+
+
+def test_same_count_of_other_trials_is_not_the_same_data() -> None:
+    before = meta([trial("Weather in Paris?", "Paris")])
+    after = meta([trial("Weather in Rome?", "Rome")])  # re-explored: one usable trial again
+    assert condition_key(before, "ste-in-context") != condition_key(after, "ste-in-context")
+    assert condition_key(before, "ste-fine-tuned") != condition_key(after, "ste-fine-tuned")
+    assert condition_key(before, "baseline") == condition_key(after, "baseline")
+
+
+def test_the_digest_ignores_order_and_reads_the_calls() -> None:
+    a, b = trial("Weather?", "Paris"), trial("Weather?", "Rome")
+    b.trial_id = "weather/e000/t1"
+    assert trials_digest([a, b]) == trials_digest([b, a])
+    moved = trial("Weather?", "Oslo")
+    assert trials_digest([a, b]) != trials_digest([moved, b])
