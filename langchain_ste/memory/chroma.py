@@ -13,11 +13,8 @@ both the embedded `PersistentClient` and `HttpClient`; MMR comes from
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import shutil
-import time
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -28,6 +25,18 @@ from langchain_core.embeddings import Embeddings
 
 from langchain_ste.memory.base import TrialsById
 from langchain_ste.memory.embeddings import ChromaEmbeddingFunction, load_embeddings
+from langchain_ste.memory.index import (
+    MemoryStoreError,
+    connect,
+    get_or_create,
+    incompatibility,
+    move_aside,
+    passes,
+    tools_in,
+    trial_in,
+    trial_metadata,
+    where_filter,
+)
 from langchain_ste.trial import Trial
 from langchain_ste.trial_log import TrialLog
 
@@ -37,17 +46,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MEMORY_VERSION = 1
-_TOOL_KEY = "tool:"
-_TRIAL_KEY = "trial"
 _MAX_UNFILTERED = 8_000
 """Largest over-fetch of an unfiltered query before a search uses Chroma's `where` filter."""
-_MAX_TRIAL_JSON = 100_000
-"""Trials up to this many characters of JSON also travel in the index (shared-server search)."""
-
-
-class MemoryStoreError(RuntimeError):
-    """A memory that cannot be opened as asked; the message names the cause and the fix."""
 
 
 class ExplorationMemory(TrialsById):
@@ -154,30 +154,10 @@ class ExplorationMemory(TrialsById):
 
     # -- opening ------------------------------------------------------------------------------
 
-    def _connect(self) -> ClientAPI:
-        import chromadb
-        from chromadb.config import Settings
-
-        settings = Settings(anonymized_telemetry=False)
-        if self._host is not None:
-            try:
-                client = chromadb.HttpClient(
-                    host=self._host, port=self._port or 8000, settings=settings
-                )
-                client.heartbeat()
-            except Exception as exc:
-                raise MemoryStoreError(
-                    f"the Chroma server at {self._host}:{self._port} does not answer ({exc}); "
-                    "start it with `chroma run --path DIR --host HOST --port PORT` or fix the "
-                    "address"
-                ) from exc
-            return client
-        return chromadb.PersistentClient(str(self.directory / "chroma"), settings=settings)
-
     def _open_collection(self) -> ChromaCollection:
         try:
             if self._client is None:
-                self._client = self._connect()
+                self._client = connect(self.directory, self._host, self._port)
             collection = self._get_or_create()
             collection.count()
         except MemoryStoreError:
@@ -185,8 +165,13 @@ class ExplorationMemory(TrialsById):
         except Exception as exc:
             if self._host is not None:
                 raise MemoryStoreError(f"the Chroma server failed: {exc}") from exc
-            collection = self._recover(exc)
-        mismatch = self._check_compatible(collection)
+            self._client = None
+            move_aside(self.directory, exc, self.trials_path.name)
+            self._client = connect(self.directory)
+            collection = self._get_or_create()
+        mismatch = incompatibility(
+            dict(collection.metadata or {}), self.directory, dim=self._dim, model=self._model_name
+        )
         if mismatch:
             if not self._reindex:
                 raise MemoryStoreError(
@@ -201,58 +186,8 @@ class ExplorationMemory(TrialsById):
 
     def _get_or_create(self) -> ChromaCollection:
         assert self._client is not None
-        return self._client.get_or_create_collection(
-            self.collection_name,
-            embedding_function=self._function,  # type: ignore[arg-type]
-            metadata={
-                "hnsw:space": "cosine",
-                "ste_version": MEMORY_VERSION,
-                "embedding_dim": self._dim,
-                "embedding_model": self._model_name,
-            },
-        )
-
-    def _recover(self, exc: Exception) -> ChromaCollection:
-        chroma_dir = self.directory / "chroma"
-        aside = chroma_dir.with_name(f"chroma.corrupt-{int(time.time())}")
-        logger.warning(
-            "Chroma index in %s is unreadable (%s); moving it to %s and rebuilding from %s",
-            chroma_dir,
-            exc,
-            aside.name,
-            self.trials_path.name,
-        )
-        self._client = None
-        import chromadb
-
-        chromadb.api.client.SharedSystemClient.clear_system_cache()
-        if chroma_dir.exists():
-            shutil.move(str(chroma_dir), str(aside))
-        self._client = self._connect()
-        return self._get_or_create()
-
-    def _check_compatible(self, collection: ChromaCollection) -> str | None:
-        """Raise for a newer format; describe an embedding-model mismatch (None if compatible)."""
-        meta = collection.metadata or {}
-        version = int(meta.get("ste_version", MEMORY_VERSION))
-        if version > MEMORY_VERSION:
-            raise MemoryStoreError(
-                f"memory {self.directory} was written by a newer langchain-ste (format "
-                f"{version}); upgrade langchain-ste to read it"
-            )
-        dim = int(meta.get("embedding_dim", self._dim))
-        if dim != self._dim:
-            return (
-                f"memory {self.directory} was indexed with {dim}-dimensional embeddings "
-                f"({meta.get('embedding_model')}), these are {self._dim}-dimensional"
-            )
-        theirs, ours = str(meta.get("embedding_model", "custom")), self._model_name
-        if "custom" not in (theirs, ours) and theirs != ours:
-            return (
-                f"memory {self.directory} was indexed with the embedding model {theirs!r}, "
-                f"not {ours!r}"
-            )
-        return None
+        name, dim, model = self.collection_name, self._dim, self._model_name
+        return get_or_create(self._client, name, self._function, dim=dim, model=model)
 
     @property
     def _model_name(self) -> str:
@@ -374,7 +309,7 @@ class ExplorationMemory(TrialsById):
         trial = self._trials.get(trial_id)
         if trial is not None:
             return set(trial.tools)
-        return {k[len(_TOOL_KEY) :] for k in (meta or {}) if k.startswith(_TOOL_KEY)}
+        return tools_in(meta)
 
     def _index(self, trials: Sequence[Trial], vectors: Sequence[Sequence[float]]) -> None:
         for start in range(0, len(trials), 1000):
@@ -383,7 +318,7 @@ class ExplorationMemory(TrialsById):
                 ids=[t.trial_id for t in chunk],
                 embeddings=[list(v) for v in vectors[start : start + 1000]],  # type: ignore[arg-type]
                 documents=[t.query for t in chunk],
-                metadatas=[_metadata(t, with_record=self._shared) for t in chunk],
+                metadatas=[trial_metadata(t, with_record=self._shared) for t in chunk],
             )
 
     def rebuild(self, from_jsonl: str | os.PathLike[str] | None = None) -> int:
@@ -484,7 +419,7 @@ class ExplorationMemory(TrialsById):
             return []
         wanted = (4 * k if diverse else k) + len(exclude_ids)
         qvec = self.embeddings.embed_query(query)
-        where = self._where(tools, only_successful, diverse)
+        where = where_filter(tools, only_successful, diverse)
         # Chroma's metadata filters scan the matching rows (~300 ms at 100k trials), while an
         # unfiltered nearest-neighbour query takes 2-30 ms for 100-8000 results: over-fetch
         # unfiltered and filter here, widening the fetch while too few candidates pass (near a
@@ -499,7 +434,7 @@ class ExplorationMemory(TrialsById):
             n = min(total, int(2 * expected) + wanted)
             while n <= _MAX_UNFILTERED:
                 found = self._query(qvec, n, None)
-                hits = [h for h in found if self._passes(h[1], tools, only_successful, diverse)]
+                hits = [h for h in found if passes(h[1], tools, only_successful, diverse)]
                 if len(hits) >= wanted or n >= total:
                     break
                 n = min(total, 4 * n)
@@ -553,59 +488,9 @@ class ExplorationMemory(TrialsById):
             return sum(counts[t] for t in set(tools))
         return self._ok if strict else len(self._trials)
 
-    @staticmethod
-    def _passes(
-        trial: Trial, tools: Sequence[str] | None, only_successful: bool, skip_duplicates: bool
-    ) -> bool:
-        return (
-            (not tools or bool(set(tools) & set(trial.tools)))
-            and (not only_successful or bool(trial.success))
-            and (not skip_duplicates or not trial.extra.get("duplicate_of"))
-        )
-
     def _resolve(self, trial_id: str, meta: Any) -> Trial | None:
         """The trial of a search hit: from the JSONL, else from the document (shared server)."""
         trial = self._trials.get(trial_id)
-        if trial is None and self._shared and meta and meta.get(_TRIAL_KEY):
-            try:
-                trial = Trial.from_dict(json.loads(meta[_TRIAL_KEY]))
-            except Exception as exc:  # another version's record: skip it, never crash a search
-                logger.debug("unreadable trial %s in the index: %s", trial_id, exc)
+        if trial is None and self._shared:
+            trial = trial_in(trial_id, meta)
         return trial
-
-    @staticmethod
-    def _where(
-        tools: Sequence[str] | None, only_successful: bool, skip_duplicates: bool
-    ) -> dict[str, Any] | None:
-        clauses: list[dict[str, Any]] = []
-        if tools:
-            ors = [{_TOOL_KEY + t: True} for t in tools]
-            clauses.append(ors[0] if len(ors) == 1 else {"$or": ors})
-        if only_successful:
-            clauses.append({"success": True})
-        if skip_duplicates:
-            clauses.append({"duplicate_of": ""})
-        if not clauses:
-            return None
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-
-def _metadata(trial: Trial, *, with_record: bool = False) -> dict[str, Any]:
-    """Chroma metadata of a trial (``with_record``: also its JSON, for shared servers)."""
-    meta: dict[str, Any] = {
-        "success": bool(trial.success),
-        "clean": bool(trial.clean),
-        "emulated": bool(trial.emulated),
-        "episode": int(trial.episode),
-        "index": int(trial.index),
-        "created_at": float(trial.created_at),
-        "model": trial.model or "",
-        "duplicate_of": str(trial.extra.get("duplicate_of") or ""),
-    }
-    for tool in trial.tools:
-        meta[_TOOL_KEY + tool] = True
-    if with_record:
-        record = json.dumps(trial.to_dict(), ensure_ascii=False, default=str)
-        if len(record) <= _MAX_TRIAL_JSON:
-            meta[_TRIAL_KEY] = record
-    return meta

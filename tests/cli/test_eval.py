@@ -131,7 +131,7 @@ def test_eval_without_bfcl_names_the_install_command(
     def missing() -> Any:
         raise bfcl.BFCLUnavailableError(f"install it: `{bfcl.BFCL_INSTALL}`")
 
-    monkeypatch.setattr(bfcl, "require_bfcl", missing)
+    monkeypatch.setattr(bfcl.data, "require_bfcl", missing)
     result = CliRunner().invoke(app, ["eval", "--benchmark", "bfcl-multi-turn"])
     assert result.exit_code == 2
     assert "pip install --no-deps bfcl-eval==2026.3.23 mpmath" in result.output
