@@ -33,7 +33,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_ste.cli.demo import DEMO_EXPLORE, DEMO_SETTINGS, LOCAL_OPTIONS
 from langchain_ste.evaluate.benchmarks.examples import demo_cases
 from langchain_ste.evaluate.metrics import EntryResult
-from langchain_ste.evaluate.pipeline import correct_rate, trials_digest
+from langchain_ste.evaluate.pipeline import correct_rate
+from langchain_ste.evaluate.reuse import trials_digest
 from langchain_ste.explore.settings import ABLATIONS, ExploreSettings
 from langchain_ste.models import DEFAULT_EXPLORER_SPEC, DEFAULT_LEARNER_SPEC
 from langchain_ste.trial import is_usable

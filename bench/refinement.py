@@ -37,7 +37,8 @@ from langchain_core.tools import BaseTool
 from langchain_ste.cli.demo import DEMO_SETTINGS, LOCAL_OPTIONS
 from langchain_ste.evaluate.benchmarks.examples import question_cases
 from langchain_ste.evaluate.metrics import EntryResult
-from langchain_ste.evaluate.pipeline import correct_rate, trials_digest
+from langchain_ste.evaluate.pipeline import correct_rate
+from langchain_ste.evaluate.reuse import trials_digest
 from langchain_ste.models import DEFAULT_EXPLORER_SPEC, DEFAULT_LEARNER_SPEC
 from langchain_ste.tools.demo import DEMO_QUESTIONS, demo_tools
 from langchain_ste.trial import is_usable

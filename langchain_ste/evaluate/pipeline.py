@@ -14,9 +14,9 @@
 
 After every condition the report (``results.md`` / ``.json`` / ``.png``) is rewritten, so an
 interrupted run keeps what it measured; a rerun on the same ``out`` skips each condition whose
-inputs did not change (`condition_key`: a zero-shot row depends on the model and the questions,
-an STE row on the trials and its own settings too), so changing ``k`` re-measures only
-``ste-in-context``.
+inputs did not change (`langchain_ste.evaluate.reuse.condition_key`: a zero-shot row depends on
+the model and the questions, an STE row on the trials and its own settings too), so changing
+``k`` re-measures only ``ste-in-context``.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from langchain_core.tools import BaseTool
 
 from langchain_ste.evaluate.benchmarks.base import EvalCase
 from langchain_ste.evaluate.metrics import ALL, EntryResult, aggregate
+from langchain_ste.evaluate.reuse import condition_key, read_meta, reusable, trials_digest
 from langchain_ste.explore.settings import ExploreSettings
 from langchain_ste.trial import Trial, is_usable
 
@@ -156,7 +157,7 @@ def run_pipeline(
 
     emit = on_event or (lambda stage, details: None)
     report = out / "results.json"
-    earlier_meta = _earlier_meta(report)
+    earlier_meta = read_meta(report)
     earlier = {k: float(v) for k, v in (earlier_meta.get("seconds") or {}).items()}
     seconds: dict[str, float] = {}
     started = time.perf_counter()
@@ -180,7 +181,7 @@ def run_pipeline(
         **(extra_meta or {}),
     }
     emit("explored", {"trials": len(trials), "successful": len(usable)})
-    previous = _reusable(report, earlier_meta, meta)
+    previous = reusable(report, earlier_meta, meta)
     meta["condition_keys"] = {}
     runs: dict[str, list[EntryResult]] = {}
     paths: dict[str, Path] = {}
@@ -264,68 +265,6 @@ def _settings_dict(settings: PipelineSettings) -> dict[str, Any]:
     return data
 
 
-def trials_digest(trials: Sequence[Trial]) -> str:
-    """A short fingerprint of what the trials teach: ids, requests, calls and answers.
-
-    Example:
-        >>> a = Trial(trial_id="t/e000/t0", tools=["t"], episode=0, index=0, query="q?")
-        >>> trials_digest([a]) == trials_digest([a]), trials_digest([a]) == trials_digest([])
-        (True, False)
-    """
-    import hashlib
-    import json
-
-    rows = sorted(
-        (t.trial_id, t.query, [(s.tool, s.args) for s in t.steps], t.final_answer) for t in trials
-    )
-    return hashlib.sha256(json.dumps(rows, default=str).encode()).hexdigest()[:16]
-
-
-def condition_key(meta: dict[str, Any], condition: str) -> dict[str, Any]:
-    """What a condition's scores depend on, from a report's metadata: reused only if equal.
-
-    Every row depends on its model, the questions and the step limit; an STE row also on the
-    explored trials (explorer, exploration settings, how many, and `trials_digest` of the usable
-    ones: the same count explored again with another prompt is not the same data) and its own
-    settings (``k`` and
-    the exemplar mode in context, the LoRA steps fine-tuned).
-
-    Example:
-        >>> meta = {"learner": "L", "explorer": "E", "benchmark": "demo", "questions": 24,
-        ...         "trials": 8, "settings": {"max_steps": 4, "k": 3, "explore": {}}}
-        >>> condition_key(meta, "zero-shot-react")["model"]
-        'L'
-        >>> condition_key(meta, "ste-in-context")["k"], condition_key(meta, "explorer-zero-shot")
-        (3, {'benchmark': 'demo', 'questions': 24, 'max_steps': 4, 'model': 'E'})
-        >>> changed = {**meta, "settings": {**meta["settings"], "k": 5}}
-        >>> condition_key(changed, "baseline") == condition_key(meta, "baseline")
-        True
-    """
-    settings = meta.get("settings") or {}
-    key: dict[str, Any] = {
-        "benchmark": meta.get("benchmark"),
-        "questions": meta.get("questions"),
-        "max_steps": settings.get("max_steps"),
-        "model": meta.get("explorer" if condition == "explorer-zero-shot" else "learner"),
-    }
-    if condition in ("baseline", "explorer-zero-shot") or condition.startswith("zero-shot-"):
-        return key
-    key.update(
-        explorer=meta.get("explorer"),
-        explore=settings.get("explore"),
-        trials=meta.get("trials"),
-        successful_trials=meta.get("successful_trials"),
-        trials_digest=meta.get("trials_digest"),
-    )
-    if condition == "ste-in-context":
-        key.update(k=settings.get("k"), exemplar_mode=settings.get("exemplar_mode", "messages"))
-    elif condition == "ste-fine-tuned":
-        key.update(lora_steps=settings.get("lora_steps"))
-    else:
-        key.update(settings=settings)
-    return key
-
-
 def _training_seconds(tuned: tuple[str, Any] | None, *, default: float) -> float:
     """How long the adapter took to train (its report's figure: also right when an adapter
     trained in an earlier sitting is reused)."""
@@ -335,41 +274,6 @@ def _training_seconds(tuned: tuple[str, Any] | None, *, default: float) -> float
     if report is None or not report.is_file():
         return default
     return float(json.loads(report.read_text(encoding="utf-8")).get("seconds") or default)
-
-
-def _earlier_meta(path: Path) -> dict[str, Any]:
-    """The metadata of an earlier sitting's report (empty without one)."""
-    import json
-
-    if not path.is_file():
-        return {}
-    return json.loads(path.read_text(encoding="utf-8")).get("meta") or {}
-
-
-def _reusable(
-    path: Path, old: dict[str, Any], meta: dict[str, Any]
-) -> dict[str, list[EntryResult]]:
-    """Conditions of the earlier report at ``path`` (metadata ``old``) whose `condition_key`
-    equals this run's."""
-    import json
-
-    from langchain_ste.evaluate.report import load_results
-
-    if not path.is_file():
-        return {}
-    now = json.loads(json.dumps(meta, default=str))  # as it reads back (tuples become lists)
-    runs = load_results(path)
-    protocol = old.get("baseline_protocol")
-    keys = dict(old.get("condition_keys") or {})
-    if "baseline" in runs and protocol:
-        runs[f"zero-shot-{protocol}"] = runs.pop("baseline")
-        if "baseline" in keys:
-            keys[f"zero-shot-{protocol}"] = keys.pop("baseline")
-    return {
-        name: results
-        for name, results in runs.items()
-        if keys.get(name, condition_key(old, name)) == condition_key(now, name)
-    }
 
 
 def spec_learner(spec: str, *, base_url: str | None = None, **kwargs: Any) -> Learner:

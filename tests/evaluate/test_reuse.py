@@ -1,8 +1,8 @@
-"""The pipeline's reuse rule: a row is measured again only when what it depends on changed."""
+"""The reuse rule: a row is measured again only when what it depends on changed."""
 
 from __future__ import annotations
 
-from langchain_ste.evaluate.pipeline import condition_key, trials_digest
+from langchain_ste.evaluate.reuse import condition_key, trials_digest
 from langchain_ste.trial import Step, Trial
 
 
