@@ -17,6 +17,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "langchain_ste.evaluate.benchmarks.bfcl": ("bfcl_eval",),
     "langchain_ste.explore.ray": ("ray",),
     "langchain_ste.finetune.lora": ("torch", "transformers", "peft"),
+    "langchain_ste.finetune.masking": ("torch", "transformers"),
     "langchain_ste.models.local": ("torch", "transformers"),
 }
 

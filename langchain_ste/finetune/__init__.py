@@ -41,8 +41,12 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("LoraSettings", "train_lora", "merge_adapter", "TrainReport", "tokenize_record"):
+    if name in ("LoraSettings", "train_lora", "merge_adapter", "TrainReport"):
         from langchain_ste.finetune import lora
 
         return getattr(lora, name)
+    if name == "tokenize_record":
+        from langchain_ste.finetune import masking
+
+        return masking.tokenize_record
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

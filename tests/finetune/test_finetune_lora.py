@@ -11,13 +11,8 @@ from typing import Any
 import pytest
 
 from langchain_ste.finetune import build_sft_records, train_rounds
-from langchain_ste.finetune.lora import (
-    IGNORE,
-    LoraSettings,
-    assistant_only_loss,
-    tokenize_record,
-    train_lora,
-)
+from langchain_ste.finetune.lora import LoraSettings, train_lora
+from langchain_ste.finetune.masking import IGNORE, assistant_only_loss, tokenize_record
 from langchain_ste.finetune.replay import RECORDS_FILE
 from langchain_ste.models.local import AdapterMismatchError
 from langchain_ste.tools.examples import example_tools
