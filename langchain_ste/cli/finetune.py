@@ -142,11 +142,8 @@ def export_command(
     An existing OUT (or tools.json beside it) is only replaced with --force, never the input.
     """
     from langchain_ste.fileio import atomic_write_jsonl, atomic_write_text
-    from langchain_ste.finetune.dataset import (
-        build_sft_records,
-        infer_tool_schemas,
-        tool_schemas_of,
-    )
+    from langchain_ste.finetune.dataset import build_sft_records
+    from langchain_ste.finetune.schemas import infer_tool_schemas, tool_schemas_of
 
     if format not in _FORMATS:
         fail(f"--format: choose one of {', '.join(_FORMATS)}, not {format!r}")

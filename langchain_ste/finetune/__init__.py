@@ -12,7 +12,6 @@ from langchain_ste.finetune.dataset import (
     DatasetStats,
     build_sft_records,
     export_dataset,
-    infer_tool_schemas,
     read_jsonl,
     split,
     supports_native_tools,
@@ -20,6 +19,7 @@ from langchain_ste.finetune.dataset import (
     write_jsonl,
 )
 from langchain_ste.finetune.replay import replay_mix, train_rounds
+from langchain_ste.finetune.schemas import infer_tool_schemas
 
 __all__ = [
     "DatasetStats",

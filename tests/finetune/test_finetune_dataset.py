@@ -16,7 +16,7 @@ from langchain_ste.finetune import (
     read_jsonl,
     split,
 )
-from langchain_ste.finetune.dataset import tool_schemas_of
+from langchain_ste.finetune.schemas import tool_schemas_of
 from langchain_ste.models.react import react_prompt
 from langchain_ste.models.react_protocol import parse_react
 from langchain_ste.tools.examples import example_tools
