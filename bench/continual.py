@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     from langchain_ste.finetune.lora import LoraSettings
     from langchain_ste.finetune.replay import train_rounds
     from langchain_ste.models import load_chat_model
-    from langchain_ste.models.local import tool_format
+    from langchain_ste.models.loading import tool_format
     from langchain_ste.tools.demo import demo_tools
     from langchain_ste.trial import is_usable
     from langchain_ste.trial_log import read_trials

@@ -18,7 +18,9 @@ import tempfile
 import time
 from typing import Any
 
-from langchain_ste.models import local as local_model
+from langchain_ste.models import loading
+
+SPEC = "local:smollm2-135m"
 
 PROMPT = "Explain in a few sentences why the sky is blue."
 
@@ -30,7 +32,7 @@ def cold_load_s() -> float:
         os.environ["STE_CACHE_DIR"] = cache
         try:
             started = time.perf_counter()
-            local_model._smollm2_folder()
+            loading.resolve_model_path(SPEC)
             return time.perf_counter() - started
         finally:
             if previous is None:
@@ -41,9 +43,9 @@ def cold_load_s() -> float:
 
 def cached_load_s(dtype: str, device: str) -> tuple[float, Any, Any]:
     """Seconds to load from the cache folder (converting first if there is none), and the model."""
-    local_model._smollm2_folder()
+    loading.resolve_model_path(SPEC)
     started = time.perf_counter()
-    model, tokenizer = local_model._load_fresh("local", dtype=dtype, device=device)
+    model, tokenizer = loading.load_fresh(SPEC, dtype=dtype, device=device)
     return time.perf_counter() - started, model, tokenizer
 
 
@@ -103,7 +105,7 @@ def main() -> None:
         result[f"tok_per_s_{dtype}"] = round(speed, 1)
         print(f"{dtype}: cached load {load_s:.2f} s, {speed:.1f} tok/s ({args.tokens} new tokens)")
         del model
-    result["pick_dtype"] = str(local_model.pick_dtype(args.device)).removeprefix("torch.")
+    result["pick_dtype"] = str(loading.pick_dtype(args.device)).removeprefix("torch.")
     print(f"pick_dtype({args.device!r}) -> {result['pick_dtype']}")
     if args.json:
         print(json.dumps(result))

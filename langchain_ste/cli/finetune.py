@@ -208,7 +208,7 @@ def finetune_command(
     from langchain_ste.finetune.dataset import build_sft_records
     from langchain_ste.finetune.lora import LoraSettings, train_lora
     from langchain_ste.finetune.replay import RECORDS_FILE, replay_mix
-    from langchain_ste.models.local import tool_format
+    from langchain_ste.models.loading import tool_format
 
     if out.exists() and not out.is_dir():
         fail(f"--out: {out} is a file, not a folder for the adapter")

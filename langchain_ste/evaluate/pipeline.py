@@ -306,7 +306,7 @@ def lora_finetune(tools: Sequence[BaseTool], *, base: str, steps: int, seed: int
 
         from langchain_ste.finetune import build_sft_records
         from langchain_ste.finetune.lora import LoraSettings, train_lora
-        from langchain_ste.models.local import tool_format
+        from langchain_ste.models.loading import tool_format
 
         fmt: ToolProtocol = tool_format(base)
         try:

@@ -152,7 +152,7 @@ def train_lora(
     import torch
     from transformers import set_seed
 
-    from langchain_ste.models.local import _load_fresh, pick_device
+    from langchain_ste.models.loading import load_fresh, pick_device
 
     if not records:
         raise ValueError("no training records: build them with build_sft_records(trials)")
@@ -160,7 +160,7 @@ def train_lora(
     device = pick_device(device)
     if model is None:
         # fp32 master weights on CPU; bf16 where the accelerator supports it
-        model, tokenizer = _load_fresh(
+        model, tokenizer = load_fresh(
             base, device=device, dtype=None if device.startswith("cuda") else "float32"
         )
     elif tokenizer is None:
@@ -323,7 +323,7 @@ def _continued(model: Any, adapter: str | os.PathLike[str]) -> Any:
     """``adapter`` loaded trainable onto ``model``, checked to be trained on that base."""
     from peft import PeftModel
 
-    from langchain_ste.models.local import AdapterMismatchError
+    from langchain_ste.models.loading import AdapterMismatchError
 
     config_path = Path(adapter) / "adapter_config.json"
     if not config_path.is_file():
@@ -385,7 +385,7 @@ def merge_adapter(
     """
     import torch
 
-    from langchain_ste.models.local import _load_fresh, spec_for_base
+    from langchain_ste.models.loading import load_fresh, spec_for_base
 
     config_path = Path(adapter_dir) / "adapter_config.json"
     if not config_path.is_file():
@@ -395,7 +395,7 @@ def merge_adapter(
     if base is None:
         trained_on = json.loads(config_path.read_text()).get("base_model_name_or_path")
         base = spec_for_base(trained_on)
-    model, tokenizer = _load_fresh(base, device="cpu", dtype="float32", adapter=str(adapter_dir))
+    model, tokenizer = load_fresh(base, device="cpu", dtype="float32", adapter=str(adapter_dir))
     merged = model.merge_and_unload()
     base_id = str(getattr(merged, "name_or_path", base))
     out = Path(out_dir)

@@ -187,7 +187,7 @@ class BatchedGenerator:
         prefix_cache_size: finished sequences kept for prefix reuse (0 turns reuse off).
 
     Example:
-        >>> from langchain_ste.models.local import load_hf_model
+        >>> from langchain_ste.models.loading import load_hf_model
         >>> model, tokenizer = load_hf_model("local:smollm2-135m")  # doctest: +SKIP
         >>> generator = BatchedGenerator(model, tokenizer, max_batch_size=4)  # doctest: +SKIP
         >>> ids = tokenizer("The capital of France is")["input_ids"]  # doctest: +SKIP
@@ -440,7 +440,7 @@ def shared_generator(
     A forked process (a Ray worker, say) gets its own.
 
     Example:
-        >>> from langchain_ste.models.local import load_hf_model
+        >>> from langchain_ste.models.loading import load_hf_model
         >>> model, tokenizer = load_hf_model("local:smollm2-135m")  # doctest: +SKIP
         >>> first = shared_generator(model, tokenizer)  # doctest: +SKIP
         >>> first is shared_generator(model, tokenizer)  # doctest: +SKIP

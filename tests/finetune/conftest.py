@@ -92,7 +92,7 @@ def tokenizer() -> Any:
     """The embedded model's tokenizer (ChatML template), from the local cache."""
     from transformers import AutoTokenizer
 
-    from langchain_ste.models.local import resolve_model_path
+    from langchain_ste.models.loading import resolve_model_path
 
     return AutoTokenizer.from_pretrained(resolve_model_path("local:smollm2-135m")[0])
 

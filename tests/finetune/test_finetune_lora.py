@@ -14,7 +14,7 @@ from langchain_ste.finetune import build_sft_records, train_rounds
 from langchain_ste.finetune.lora import LoraSettings, train_lora
 from langchain_ste.finetune.masking import IGNORE, assistant_only_loss, tokenize_record
 from langchain_ste.finetune.replay import RECORDS_FILE
-from langchain_ste.models.local import AdapterMismatchError
+from langchain_ste.models.loading import AdapterMismatchError
 from langchain_ste.tools.examples import example_tools
 from langchain_ste.trial import Trial
 
@@ -195,7 +195,7 @@ def test_continuing_an_adapter_of_another_base_model_fails_clearly(
 def test_parallel_tool_results_grouped_by_the_qwen_template_are_masked() -> None:
     from transformers import AutoTokenizer
 
-    from langchain_ste.models.local import resolve_model_path
+    from langchain_ste.models.loading import resolve_model_path
     from langchain_ste.models.schemas import tool_schemas
     from langchain_ste.tools.demo import demo_tools
 

@@ -19,7 +19,8 @@ from langchain_ste.models.batching import (
     PrefixCache,
     shared_generator,
 )
-from langchain_ste.models.local import ChatLocalHF, load_hf_model
+from langchain_ste.models.loading import load_hf_model
+from langchain_ste.models.local import ChatLocalHF
 
 TINY_SPEC = "local:smollm2-135m"
 QUESTIONS = [

@@ -12,17 +12,16 @@ import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
 from langchain_ste.models.embedded import EMBEDDED, TINY
-from langchain_ste.models.local import (
+from langchain_ste.models.loading import (
     AdapterMismatchError,
-    ChatLocalHF,
-    _cut_at_stop,
     _load_adapter,
-    _load_fresh,
+    load_fresh,
     load_hf_model,
     pick_device,
     pick_dtype,
     resolve_model_path,
 )
+from langchain_ste.models.local import ChatLocalHF, _cut_at_stop
 from langchain_ste.tools.examples import example_tools
 
 pytestmark = pytest.mark.integration
@@ -161,7 +160,7 @@ def test_adapters_load_on_their_base_and_mismatched_shapes_are_refused(tmp_path:
     from peft import LoraConfig, PeftModel, get_peft_model
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    base, _ = _load_fresh(TINY_SPEC, device="cpu")
+    base, _ = load_fresh(TINY_SPEC, device="cpu")
     get_peft_model(base, LoraConfig(r=2, target_modules=["q_proj"])).save_pretrained(
         str(tmp_path / "fits")
     )

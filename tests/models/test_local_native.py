@@ -9,7 +9,8 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from langchain_ste.models import load_chat_model
-from langchain_ste.models.local import ChatLocalHF, resolve_model_path
+from langchain_ste.models.loading import resolve_model_path
+from langchain_ste.models.local import ChatLocalHF
 from langchain_ste.tools.examples import example_tools
 
 pytestmark = pytest.mark.integration
