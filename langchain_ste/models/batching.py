@@ -10,11 +10,11 @@ own stop strings, ``max_new_tokens``, temperature and seed, so greedy and sample
 batch.
 
 Each row is prefilled on its own, which lets it start from the key-value cache of the longest
-prefix it shares with an earlier sequence (`PrefixCache`, an LRU of a few prompts and finished
-sequences; a prompt is kept as soon as it is encoded, so rows that arrive together share it):
-the act loop of a trial re-sends its whole growing conversation, and only the new tail is
-encoded. Rows are then merged into the padded decode batch, so prefix reuse and batching work
-together.
+prefix it shares with an earlier sequence (`langchain_ste.models.kv_cache.PrefixCache`, an LRU
+of a few prompts and finished sequences; a prompt is kept as soon as it is encoded, so rows that
+arrive together share it): the act loop of a trial re-sends its whole growing conversation, and
+only the new tail is encoded. Rows are then merged into the padded decode batch, so prefix reuse
+and batching work together.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import os
 import queue
 import threading
 import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -32,8 +32,16 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     import torch
 
-KV = list[tuple["torch.Tensor", "torch.Tensor"]]
-"""One (keys, values) pair per layer, each ``(batch, heads, length, head_dim)``."""
+from langchain_ste.models.kv_cache import (
+    KV,
+    PrefixCache,
+    cache_argument,
+    cache_of,
+    kv_of,
+    merge_row,
+    row_kv,
+    to_cache,
+)
 
 
 @dataclass(frozen=True)
@@ -97,71 +105,6 @@ class GeneratorStats:
         return self.reused_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
 
 
-class PrefixCache:
-    """An LRU of prompts' and finished sequences' key-value caches, looked up by longest common
-    prefix.
-
-    A sequence that extends a stored one replaces it (the act loop's step ``k`` supersedes step
-    ``k - 1``). Entries are private copies; nothing handed out is ever written to.
-
-    Example:
-        >>> import torch
-        >>> cache = PrefixCache(capacity=2)
-        >>> kv = [(torch.zeros(1, 1, 3, 2), torch.zeros(1, 1, 3, 2))]
-        >>> cache.put([1, 2, 3], kv)
-        >>> length, found = cache.longest_prefix([1, 2, 9, 9])
-        >>> length, found[0][0].shape[2]
-        (2, 2)
-    """
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self._entries: OrderedDict[tuple[int, ...], KV] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def put(self, ids: Sequence[int], kv: KV) -> None:
-        """Store the cache of ``ids`` (``kv`` covers exactly those tokens)."""
-        if self.capacity <= 0 or not ids:
-            return
-        key = tuple(ids)
-        for old in list(self._entries):
-            if len(old) <= len(key) and key[: len(old)] == old:
-                del self._entries[old]
-        self._entries[key] = [(k.clone(), v.clone()) for k, v in kv]
-        while len(self._entries) > self.capacity:
-            self._entries.popitem(last=False)
-
-    def longest_prefix(self, ids: Sequence[int], *, limit: int | None = None) -> tuple[int, KV]:
-        """The longest stored prefix of ``ids`` (at most ``limit`` tokens) and its cache."""
-        ids = tuple(ids)
-        limit = len(ids) if limit is None else min(limit, len(ids))
-        best, best_key = 0, None
-        for key in self._entries:
-            n = _common_prefix(key, ids, limit)
-            if n > best:
-                best, best_key = n, key
-        if best_key is None:
-            return 0, []
-        self._entries.move_to_end(best_key)
-        return best, [(k[:, :, :best], v[:, :, :best]) for k, v in self._entries[best_key]]
-
-
-def _common_prefix(a: Sequence[int], b: Sequence[int], limit: int) -> int:
-    n = min(len(a), len(b), limit)
-    if n and a[:n] == b[:n]:
-        return n
-    lo, hi = 0, n  # a[:lo] == b[:lo] and a[:hi] != b[:hi]: halve on slice equality (C speed)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if a[lo:mid] == b[lo:mid]:
-            lo = mid
-        else:
-            hi = mid
-    return lo
-
-
 @dataclass
 class _Row:
     request: GenerationRequest
@@ -219,7 +162,7 @@ class BatchedGenerator:
         config = getattr(model, "generation_config", None)
         self._top_k = int(getattr(config, "top_k", None) or 0)
         self._top_p = float(getattr(config, "top_p", None) or 1.0)
-        self._cache_arg = _cache_argument(model)
+        self._cache_arg = cache_argument(model)
 
     def submit(self, request: GenerationRequest) -> Future[GenerationResult]:
         """Queue one request; the future resolves when its row finishes (or fails)."""
@@ -264,8 +207,8 @@ class BatchedGenerator:
                         if self._advance(row, logits):
                             self._finish(row, row_kv)
                             continue
-                        kv, mask = _merge(_kv_of(cache) if rows else [], mask, row_kv, row.length)
-                        cache = _cache(kv)
+                        kv, mask = merge_row(kv_of(cache) if rows else [], mask, row_kv, row.length)
+                        cache = to_cache(kv)
                         rows.append(row)
                     if rows:
                         cache, mask, rows = self._step(rows, cache, mask)
@@ -311,13 +254,13 @@ class BatchedGenerator:
             tail,
             torch.ones(1, len(row.ids), dtype=torch.long, device=device),
             positions,
-            _cache(prefix_kv) if reused else None,
+            to_cache(prefix_kv) if reused else None,
         )
         row.reused, row.length = reused, len(row.ids)
         self.stats.requests += 1
         self.stats.prompt_tokens += len(row.ids)
         self.stats.reused_tokens += reused
-        kv = _kv_of(_cache_of(out))
+        kv = kv_of(cache_of(out))
         # Kept at once, not only when the row finishes: rows that arrive together (the act calls
         # of concurrent trials share the system prompt and the tool schemas) reuse each other's
         # prompt; the finished sequence later supersedes this entry.
@@ -338,7 +281,7 @@ class BatchedGenerator:
             torch.tensor([[r.length] for r in rows], device=device),
             cache,
         )
-        cache = _cache_of(out)
+        cache = cache_of(out)
         self.stats.decode_steps += 1
         self.stats.batch_sizes[len(rows)] += 1
         keep: list[int] = []
@@ -346,7 +289,7 @@ class BatchedGenerator:
             row.length += 1
             row.batch_size = max(row.batch_size, len(rows))
             if self._advance(row, out.logits[i, -1, :]):
-                self._finish(row, _row_kv(_kv_of(cache), i, row.length))
+                self._finish(row, row_kv(kv_of(cache), i, row.length))
             else:
                 keep.append(i)
         if len(keep) == len(rows):
@@ -356,8 +299,8 @@ class BatchedGenerator:
         index = torch.tensor(keep, device=device)
         mask = mask[index]
         start = int((mask.sum(0) > 0).nonzero()[0])  # drop the columns that are all padding
-        kv = [(k[index, :, start:], v[index, :, start:]) for k, v in _kv_of(cache)]
-        return _cache(kv), mask[:, start:], [rows[i] for i in keep]
+        kv = [(k[index, :, start:], v[index, :, start:]) for k, v in kv_of(cache)]
+        return to_cache(kv), mask[:, start:], [rows[i] for i in keep]
 
     def _forward(
         self, ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, cache: Any
@@ -476,54 +419,3 @@ def _has_stop(tokenizer: Any, tokens: Sequence[int], stop: Sequence[str]) -> boo
     window = max(len(s) for s in stop) + 2
     text = tokenizer.decode(tokens[-window:], skip_special_tokens=False)
     return any(s in text for s in stop)
-
-
-def _cache_argument(model: Any) -> str:
-    """The forward argument that takes the key-value cache (renamed in transformers 5.x)."""
-    import inspect
-
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
-
-
-def _cache_of(output: Any) -> Any:
-    cache = getattr(output, "cache", None)
-    return cache if cache is not None else output.past_key_values
-
-
-def _kv_of(cache: Any) -> KV:
-    return [(layer.keys, layer.values) for layer in cache.layers]
-
-
-def _cache(kv: KV) -> Any:
-    from transformers import DynamicCache
-
-    return DynamicCache(ddp_cache_data=kv)
-
-
-def _row_kv(kv: KV, index: int, length: int) -> KV:
-    """Row ``index``'s own ``length`` cached tokens (the right end of a left-padded batch)."""
-    return [(k[index : index + 1, :, -length:], v[index : index + 1, :, -length:]) for k, v in kv]
-
-
-def _merge(kv: KV, mask: torch.Tensor, row: KV, length: int) -> tuple[KV, torch.Tensor]:
-    """Add one row (its cache of ``length`` tokens) to a left-padded batch cache."""
-    import torch
-    import torch.nn.functional as F
-
-    if not kv:
-        return row, torch.ones(1, length, dtype=torch.long, device=row[0][0].device)
-    width = max(mask.shape[1], length)
-    grow, pad = width - mask.shape[1], width - length
-
-    def left(t: torch.Tensor, n: int) -> torch.Tensor:
-        return F.pad(t, (0, 0, n, 0)) if n else t
-
-    merged = [
-        (torch.cat([left(k, grow), left(rk, pad)]), torch.cat([left(v, grow), left(rv, pad)]))
-        for (k, v), (rk, rv) in zip(kv, row, strict=True)
-    ]
-    row_mask = torch.cat(
-        [torch.zeros(1, pad, dtype=mask.dtype), torch.ones(1, length, dtype=mask.dtype)], 1
-    ).to(mask.device)
-    return merged, torch.cat([F.pad(mask, (grow, 0)), row_mask])

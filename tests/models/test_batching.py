@@ -13,12 +13,8 @@ import torch
 from langchain_core.messages import HumanMessage
 
 from langchain_ste.models import batching
-from langchain_ste.models.batching import (
-    BatchedGenerator,
-    GenerationRequest,
-    PrefixCache,
-    shared_generator,
-)
+from langchain_ste.models.batching import BatchedGenerator, GenerationRequest, shared_generator
+from langchain_ste.models.kv_cache import PrefixCache
 from langchain_ste.models.loading import load_hf_model
 from langchain_ste.models.local import ChatLocalHF
 
