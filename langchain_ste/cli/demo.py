@@ -191,7 +191,7 @@ def run_demo(
         >>> len(result.trials), list(result.runs)
         (6, ['baseline', 'ste-in-context', 'zero-shot-react'])
     """
-    from langchain_ste.cli.explore import explore_with_progress, summary_table
+    from langchain_ste.cli.progress import explore_with_progress, summary_table
     from langchain_ste.cli.show import memory_summary_table, summarize
     from langchain_ste.evaluate.benchmarks.examples import demo_cases
     from langchain_ste.evaluate.pipeline import run_pipeline
