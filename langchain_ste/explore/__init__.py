@@ -6,8 +6,9 @@ import sys
 import types
 from typing import Any
 
-from langchain_ste.explore.graph import aexplore, create_explorer, explore, validate_tools
+from langchain_ste.explore.graph import create_explorer, validate_tools
 from langchain_ste.explore.prompts import ExplorePrompts
+from langchain_ste.explore.run import aexplore, explore
 from langchain_ste.explore.settings import PRESETS, ExploreSettings
 from langchain_ste.memory.base import ListStore, LogStore, TrialStore
 
