@@ -16,8 +16,8 @@ row is scored again only if its descriptions or the memory's usable trials chang
 
 Usage::
 
-    python bench/refinement.py --memory bench/results/demo/memory \\
-        --baseline bench/results/demo/results.json --out bench/results/refinement
+    python bench/refinement.py --memory ste-demo/memory --baseline ste-demo/results.json \\
+        --out bench/results/refinement
     python bench/refinement.py --memory /tmp/m --writer scripted --learner scripted \\
         --questions 2 --out /tmp/r
 """
