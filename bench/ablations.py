@@ -32,8 +32,8 @@ from langchain_core.language_models import BaseChatModel
 
 from langchain_ste.cli.demo import DEMO_EXPLORE, DEMO_SETTINGS, LOCAL_OPTIONS
 from langchain_ste.evaluate.benchmarks.examples import demo_cases
-from langchain_ste.evaluate.metrics import EntryResult
 from langchain_ste.evaluate.pipeline import correct_rate
+from langchain_ste.evaluate.report import scored_before
 from langchain_ste.evaluate.reuse import trials_digest
 from langchain_ste.explore.settings import ABLATIONS, ExploreSettings
 from langchain_ste.models import DEFAULT_EXPLORER_SPEC, DEFAULT_LEARNER_SPEC
@@ -67,17 +67,6 @@ def model(spec: str, **options: Any) -> BaseChatModel:
 def settings_for(condition: str, base: ExploreSettings = DEMO_EXPLORE) -> ExploreSettings:
     """The exploration settings of one condition (``full`` is ``base`` itself)."""
     return replace(base, **ABLATIONS.get(condition, {}))
-
-
-def _scored(path: Path, key: dict[str, Any]) -> list[EntryResult] | None:
-    from langchain_ste.evaluate.report import load_results
-
-    if not path.is_file():
-        return None
-    meta = json.loads(path.read_text(encoding="utf-8")).get("meta") or {}
-    if meta.get("key") != json.loads(json.dumps(key, default=str)):
-        return None
-    return next(iter(load_results(path).values()), None)
 
 
 def run_condition(
@@ -116,7 +105,7 @@ def run_condition(
         "k": k,
         "max_steps": max_steps,
     }
-    results = _scored(folder / "results.json", key)
+    results = scored_before(folder / "results.json", key)
     score_s = 0.0
     if results is None:
         say(f"{condition}: {len(trials)} trials, {len(usable)} usable; scoring the learner")
@@ -156,7 +145,7 @@ def baseline(learner: BaseChatModel, out: Path, *, cases: list[Any], max_steps: 
     name = getattr(learner, "model_name", "")
     key = {"learner": name, "questions": len(cases), "max_steps": max_steps}
     path = out / "baseline" / "results.json"
-    results = _scored(path, key)
+    results = scored_before(path, key)
     if results is None:
         results = run_benchmark(
             learner, cases, condition="baseline", benchmark="demo", max_steps=max_steps

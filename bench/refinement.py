@@ -104,15 +104,14 @@ def score(
     key: dict[str, Any],
 ) -> list[EntryResult]:
     """One row, scored (or read back when scored before with the same ``key``)."""
-    from langchain_ste.evaluate.report import load_results, write_report
+    from langchain_ste.evaluate.report import scored_before, write_report
     from langchain_ste.evaluate.runner import run_benchmark
     from langchain_ste.exploit import STEMiddleware
 
     path = out / row / "results.json"
-    if path.is_file():
-        meta = json.loads(path.read_text(encoding="utf-8")).get("meta") or {}
-        if meta.get("key") == key:
-            return next(iter(load_results(path).values()))
+    earlier = scored_before(path, key)
+    if earlier is not None:
+        return earlier
     cases = question_cases(
         [dict(q) for q in DEMO_QUESTIONS],
         lambda: tools_with(described),

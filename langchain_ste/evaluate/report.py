@@ -224,3 +224,23 @@ def load_results(path: str | Path) -> dict[str, list[EntryResult]]:
     """
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     return {c: [EntryResult.from_dict(r) for r in rows] for c, rows in data["entries"].items()}
+
+
+def scored_before(path: str | Path, key: Mapping[str, Any]) -> list[EntryResult] | None:
+    """The one condition of a report written with ``meta={"key": key}``, or None when there is
+    no such report or its key differs (a resumable bench scores that row again).
+
+    Example:
+        >>> import tempfile
+        >>> from langchain_ste.evaluate.metrics import EntryResult
+        >>> paths = write_report({"row": [EntryResult(id="a", category="x")]}, tempfile.mkdtemp(),
+        ...                      meta={"key": {"k": 3}})
+        >>> len(scored_before(paths["json"], {"k": 3})), scored_before(paths["json"], {"k": 4})
+        (1, None)
+    """
+    if not Path(path).is_file():
+        return None
+    meta = json.loads(Path(path).read_text(encoding="utf-8")).get("meta") or {}
+    if meta.get("key") != json.loads(json.dumps(key, default=str)):
+        return None
+    return next(iter(load_results(path).values()), None)
