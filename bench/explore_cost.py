@@ -12,7 +12,9 @@ Both explore the same tools with the same model (greedy, fixed seed), the same t
   tools bound, execute, reflect with the same judge prompt.
 
 Reported per run: trials per minute, model calls, prompt tokens (sent, and encoded after prefix
-reuse) and generated tokens per kept trial (every finished trial is kept in memory), successes;
+reuse) and generated tokens per kept trial (every finished trial is kept in memory), successes
+(the grounded verdict, for both; the original-style run also reports how often the judge alone
+said yes, which is what the original loop counted);
 ``speedup_vs_sequential`` is ours over the original-style loop in trials per minute. The machine
 load is recorded next to each figure (the machine is shared).
 
@@ -42,10 +44,11 @@ from langchain_ste.explore.imagine import clean_query
 from langchain_ste.explore.prompts import DEFAULT_PROMPTS
 from langchain_ste.explore.reflect import reflect_on
 from langchain_ste.explore.settings import PRESETS, ExploreSettings
+from langchain_ste.explore.verdict import combine, signals
 from langchain_ste.models.batching import GeneratorStats
 from langchain_ste.models.local import ChatLocalHF
 from langchain_ste.tools.execution import execute_tool_call
-from langchain_ste.trial import Step
+from langchain_ste.trajectory import Step
 
 
 def _tools() -> list[BaseTool]:
@@ -117,7 +120,7 @@ def run_original(
     by_name = {t.name: t for t in tools}
     p = DEFAULT_PROMPTS
     _seed(seed)
-    kept = successes = 0
+    kept = successes = judge_yes = 0
     started = time.perf_counter()
     for tool in tools:
         past: list[str] = []
@@ -148,11 +151,14 @@ def run_original(
                 if len(steps) >= max_steps:
                     break
             answer = messages[-1].text if isinstance(messages[-1], AIMessage) else ""
-            success, _ = reflect_on(model, query, steps, answer)
+            said_yes, _ = reflect_on(model, query, steps, answer)
+            sig = signals(steps, answer, model_verdict=said_yes, targets=[tool.name])
             kept += 1
-            successes += success
+            judge_yes += said_yes
+            successes += combine(sig, "grounded")  # the same verdict as ours counts
     wall = time.perf_counter() - started
-    return _figures("original-style", wall, kept, successes, generator.reset_stats())
+    figures = _figures("original-style", wall, kept, successes, generator.reset_stats())
+    return {**figures, "judge_said_yes": judge_yes}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -43,7 +43,8 @@ from langchain_ste.memory.lock import RunLockedError
 from langchain_ste.testing import ScriptedChatModel
 from langchain_ste.tools.execution import execute_tool_call
 from langchain_ste.tools.policy import ToolPolicy
-from langchain_ste.trial import Step, Trial, TrialSchemaError
+from langchain_ste.trajectory import Step
+from langchain_ste.trial import Trial, TrialSchemaError
 from langchain_ste.trial_log import TrialLog
 
 FAST_RETRY = RetryPolicy(
@@ -788,7 +789,7 @@ def fault_concurrent_writer(n: int, work: Path) -> Row:
 
 
 def _writer_trial(i: int) -> Trial:
-    return Trial(
+    return Trial.from_steps(
         trial_id=f"w/e{i // 100:03d}/t{i % 100}",
         tools=["w"],
         episode=i // 100,

@@ -33,7 +33,8 @@ def example_records(copies: int = 2) -> list[dict[str, Any]]:
 
     from langchain_ste.finetune import build_sft_records
     from langchain_ste.tools.examples import HELD_OUT_QUESTIONS, example_tools
-    from langchain_ste.trial import Step, Trial, trajectory_to_dicts
+    from langchain_ste.trajectory import trajectory_to_dicts
+    from langchain_ste.trial import Trial
 
     tools = {t.name: t for t in example_tools()}
     trials = []
@@ -55,7 +56,6 @@ def example_records(copies: int = 2) -> list[dict[str, Any]]:
                 query=q["question"],
                 messages=trajectory_to_dicts(messages),
                 success=True,
-                steps=[Step(tool=q["tool"], args=dict(q["args"]), call_id=f"c{i}")],
             )
         )
     records, _ = build_sft_records(trials, example_tools(), dedupe=False)

@@ -38,7 +38,7 @@ from langchain_core.tools import BaseTool
 
 from langchain_ste.explore.reflect import parse_reflection, reflection_messages
 from langchain_ste.explore.verdict import combine, signals
-from langchain_ste.trial import Step
+from langchain_ste.trajectory import Step
 
 METHODS = ("model", "grounded-only", "grounded")
 

@@ -156,7 +156,7 @@ def make_trials(n: int, seed: int = 0) -> tuple[list[Trial], list[int]]:
         idx = per_tool.get(tool, 0)
         per_tool[tool] = idx + 1
         trials.append(
-            Trial(
+            Trial.from_steps(
                 trial_id=Trial.make_id([tool], idx // 100, idx % 100),
                 tools=[tool],
                 episode=idx // 100,

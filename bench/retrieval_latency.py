@@ -36,7 +36,8 @@ def make_trials(n: int) -> list[Trial]:
     from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
     from langchain_ste.tools.examples import convert_units, search_catalog
-    from langchain_ste.trial import Step, Trial, trajectory_to_dicts
+    from langchain_ste.trajectory import trajectory_to_dicts
+    from langchain_ste.trial import Trial
 
     trials = []
     for i in range(n):
@@ -63,8 +64,6 @@ def make_trials(n: int) -> list[Trial]:
                 index=i % 4,
                 query=query,
                 messages=trajectory_to_dicts(messages),
-                steps=[Step(tool=tool.name, args=args, call_id="call_1", output=output)],
-                final_answer=f"Answer: {output[:80]}",
                 success=True,
             )
         )

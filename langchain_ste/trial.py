@@ -1,9 +1,13 @@
 """Trial records: what one simulated trial of a tool produced.
 
 A `Trial` is plain data (JSON-serialisable through `to_dict`/`from_dict`) so it can travel through
-LangGraph state, checkpoints, Ray tasks and files without serializer allow-lists. The trajectory is
-kept as LangChain message dicts (`messages_to_dict`), in which every AI tool call is paired with the
-`ToolMessage` that answered it.
+LangGraph state, checkpoints, Ray tasks and files without serializer allow-lists. Its trajectory is
+kept once, as LangChain message dicts (`messages_to_dict`), in which every AI tool call is paired
+with the `ToolMessage` that answered it. The step records (`Trial.steps`: status, error kind,
+duration, the stored output when it is longer than what the model was shown) travel inside those
+ToolMessages, under ``response_metadata["ste_step"]``; `Trial.steps` and `Trial.final_answer` are
+derived from the messages, never stored beside them. `Trial.from_steps` builds a trial from steps
+for hand-made records.
 
 The durable `trials.jsonl` that keeps them is `langchain_ste.trial_log`.
 """
@@ -13,91 +17,65 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from langchain_core.messages import (
-    AIMessage,
-    BaseMessage,
-    ToolMessage,
-    messages_from_dict,
-    messages_to_dict,
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage, messages_from_dict
+
+from langchain_ste._checks import (
+    BOOLEAN,
+    INTEGER,
+    MESSAGES,
+    NUMBER,
+    OBJECT,
+    OBJECTS,
+    OPTIONAL_STRING,
+    STRING,
+    STRINGS,
+    Check,
+    TrialSchemaError,
+    is_int,
+    validate,
 )
+from langchain_ste.trajectory import (
+    Step,
+    attach_steps,
+    check_step_records,
+    check_tool_pairing,
+    final_answer_of,
+    messages_from_steps,
+    steps_of,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Trial",
+    "TrialSchemaError",
+    "exemplar_messages",
+    "is_usable",
+    "normalise_query",
+    "query_key",
+    "recent_queries",
+]
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-"""Version of the on-disk trial record; readers refuse newer versions instead of guessing."""
+SCHEMA_VERSION = 2
+"""Version of the on-disk trial record; readers refuse newer versions instead of guessing.
 
-StepStatus = Literal["ok", "error", "skipped", "emulated"]
-ErrorKind = Literal[
-    "parse_error",
-    "unknown_tool",
-    "invalid_args",
-    "exception",
-    "timeout",
-    "policy",
-    "budget",
-    "crash",
-]
-
-
-class TrialSchemaError(ValueError):
-    """A trial record that this version of langchain-ste cannot read."""
-
-
-@dataclass
-class Step:
-    """One tool call made during a trial, with what came back.
-
-    Example:
-        >>> step = Step(tool="add", args={"a": 1, "b": 2}, call_id="c1", output="3")
-        >>> step.ok
-        True
-    """
-
-    tool: str
-    args: dict[str, Any]
-    call_id: str
-    output: str = ""
-    status: StepStatus = "ok"
-    error_kind: ErrorKind | None = None
-    error: str | None = None
-    duration_s: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        """Whether the call executed (really or emulated) without error."""
-        return self.status in ("ok", "emulated")
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the step as plain JSON data."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], *, where: str = "step") -> Step:
-        """Build a step from `to_dict` output (fields added by newer versions are ignored).
-
-        Raises:
-            TrialSchemaError: a field is missing or has the wrong type (``where`` names the
-                step in the message).
-
-        Example:
-            >>> try:
-            ...     Step.from_dict({"tool": "add", "args": [], "call_id": "c1"})
-            ... except TrialSchemaError as exc:
-            ...     print(exc)
-            step.args must be an object, not list []
-        """
-        _validate(data, _STEP_FIELDS, ("tool", "args", "call_id"), where)
-        known = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in data.items() if k in known})
+Version 1 stored ``steps`` and ``final_answer`` beside the messages; `Trial.from_dict` moves the
+step records into the messages (`STEP_KEY`) when it reads one.
+"""
 
 
 @dataclass
 class Trial:
     """One imagined query, the agent's attempt at it with the real tools, and the verdict.
+
+    The trajectory is `messages` (LangChain message dicts, the step records inside the
+    ToolMessages); `steps` and `final_answer` are read from it. Build a trial from steps with
+    `from_steps`.
 
     `signals` holds execution-grounded checks that a weak reflector cannot fool (``parsed``,
     ``executed_ok``, ``nonempty_result``, ``answer_uses_result``) next to the model's own
@@ -115,8 +93,6 @@ class Trial:
     index: int
     query: str
     messages: list[dict[str, Any]] = field(default_factory=list)
-    steps: list[Step] = field(default_factory=list)
-    final_answer: str = ""
     success: bool = False
     lesson: str = ""
     signals: dict[str, bool] = field(default_factory=dict)
@@ -140,10 +116,62 @@ class Trial:
         """
         return f"{'+'.join(tools)}/e{episode:03d}/t{index}"
 
+    @classmethod
+    def from_steps(
+        cls,
+        *,
+        trial_id: str,
+        tools: list[str],
+        episode: int,
+        index: int,
+        query: str,
+        steps: Sequence[Step] = (),
+        final_answer: str = "",
+        **fields: Any,
+    ) -> Trial:
+        """A trial whose trajectory is built from its steps: the query, one AI call and its
+        ToolMessage per step (the step record inside), then the answer.
+
+        For hand-made trials (tests, imports from other tools); exploration records the real
+        messages. A step without a call id gets ``call_{n}``. ``fields`` are the other `Trial`
+        fields (``success``, ``lesson``, ...), ``messages`` excepted.
+
+        Example:
+            >>> t = Trial.from_steps(trial_id="a", tools=["add"], episode=0, index=0, query="1+2?",
+            ...     steps=[Step(tool="add", args={"a": 1, "b": 2}, call_id="c1", output="3")],
+            ...     final_answer="3")
+            >>> [m.type for m in t.to_messages()], t.steps[0].output, t.final_answer
+            (['human', 'ai', 'tool', 'ai'], '3', '3')
+        """
+        if "messages" in fields:
+            raise TypeError("from_steps builds the messages: pass steps, not messages")
+        return cls(
+            trial_id=trial_id,
+            tools=tools,
+            episode=episode,
+            index=index,
+            query=query,
+            messages=messages_from_steps(query, steps, final_answer),
+            **fields,
+        )
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """The tool calls of the trajectory with what came back, in order (see `steps_of`).
+
+        Read from `messages` on each access; build a changed trial with `from_steps`."""
+        return steps_of(self.messages)
+
+    @property
+    def final_answer(self) -> str:
+        """The last AI message's text when it calls no tool, else "" (see `final_answer_of`)."""
+        return final_answer_of(self.messages)
+
     @property
     def clean(self) -> bool:
         """Whether there was at least one tool call and the last one executed without error."""
-        return bool(self.steps) and self.steps[-1].ok
+        steps = self.steps
+        return bool(steps) and steps[-1].ok
 
     def to_messages(self) -> list[BaseMessage]:
         """The trajectory as LangChain messages (human query, AI calls, tool results, answer)."""
@@ -151,9 +179,7 @@ class Trial:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the trial as plain JSON data."""
-        data = asdict(self)
-        data["steps"] = [s.to_dict() for s in self.steps]
-        return data
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Trial:
@@ -180,7 +206,7 @@ class Trial:
                 f"not a trial record: a JSON {type(data).__name__}, not an object"
             )
         version = data.get("schema_version", 1)
-        if not _is_int(version):
+        if not is_int(version):
             raise TrialSchemaError(f"not a trial record: schema_version {version!r}")
         if version > SCHEMA_VERSION:
             raise TrialSchemaError(
@@ -188,121 +214,49 @@ class Trial:
                 f"langchain-ste reads up to {SCHEMA_VERSION}: upgrade langchain-ste"
             )
         try:
-            _validate(data, _TRIAL_FIELDS, _TRIAL_REQUIRED, "")
-            steps = data.get("steps") or []
+            validate(data, _TRIAL_FIELDS, _TRIAL_REQUIRED, "")
             kwargs = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-            kwargs["steps"] = [
-                Step.from_dict(step, where=f"steps[{i}]") for i, step in enumerate(steps)
-            ]
+            if version < 2:
+                validate(data, _V1_FIELDS, (), "")
+                steps = [
+                    Step.from_dict(step, where=f"steps[{i}]")
+                    for i, step in enumerate(data.get("steps") or [])
+                ]
+                kwargs["messages"] = attach_steps(
+                    data.get("messages") or [], data["query"], steps, data.get("final_answer", "")
+                )
+                kwargs["schema_version"] = SCHEMA_VERSION
+            else:
+                check_step_records(kwargs.get("messages") or [])
         except TrialSchemaError as exc:
             raise TrialSchemaError(f"not a trial record: {exc}") from exc
         return cls(**kwargs)
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _is_message(value: Any) -> bool:
-    """A `messages_to_dict` entry: ``{"type": "human", "data": {...}}``."""
-    return (
-        isinstance(value, dict)
-        and isinstance(value.get("type"), str)
-        and isinstance(value.get("data"), dict)
-    )
-
-
-_Check = tuple[Callable[[Any], bool], str]
-_STRING: _Check = (lambda v: isinstance(v, str), "a string")
-_OPTIONAL_STRING: _Check = (lambda v: v is None or isinstance(v, str), "a string or null")
-_INTEGER: _Check = (_is_int, "an integer")
-_NUMBER: _Check = (_is_number, "a number")
-_BOOLEAN: _Check = (lambda v: isinstance(v, bool), "true or false")
-_OBJECT: _Check = (lambda v: isinstance(v, dict), "an object")
-_STRINGS: _Check = (
-    lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
-    "a list of strings",
-)
-_OBJECTS: _Check = (
-    lambda v: isinstance(v, list) and all(isinstance(x, dict) for x in v),
-    "a list of objects",
-)
-_MESSAGES: _Check = (
-    lambda v: isinstance(v, list) and all(_is_message(x) for x in v),
-    'a list of message objects ({"type": ..., "data": {...}})',
-)
-_STATUS: _Check = (
-    lambda v: v in ("ok", "error", "skipped", "emulated"),
-    "one of ok, error, skipped, emulated",
-)
-
-_STEP_FIELDS: dict[str, _Check] = {
-    "tool": _STRING,
-    "args": _OBJECT,
-    "call_id": _STRING,
-    "output": _STRING,
-    "status": _STATUS,
-    "error_kind": _OPTIONAL_STRING,
-    "error": _OPTIONAL_STRING,
-    "duration_s": _NUMBER,
-}
 _TRIAL_REQUIRED = ("trial_id", "tools", "episode", "index", "query")
-_TRIAL_FIELDS: dict[str, _Check] = {
-    "trial_id": _STRING,
-    "tools": _STRINGS,
-    "episode": _INTEGER,
-    "index": _INTEGER,
-    "query": _STRING,
-    "messages": _MESSAGES,
-    "steps": _OBJECTS,
-    "final_answer": _STRING,
-    "success": _BOOLEAN,
-    "lesson": _STRING,
-    "signals": _OBJECT,
-    "emulated": _BOOLEAN,
-    "exemplars": _STRINGS,
-    "model": _STRING,
-    "usage": _OBJECT,
-    "timings": _OBJECT,
-    "created_at": _NUMBER,
-    "error": _OPTIONAL_STRING,
-    "extra": _OBJECT,
+_TRIAL_FIELDS: dict[str, Check] = {
+    "trial_id": STRING,
+    "tools": STRINGS,
+    "episode": INTEGER,
+    "index": INTEGER,
+    "query": STRING,
+    "messages": MESSAGES,
+    "success": BOOLEAN,
+    "lesson": STRING,
+    "signals": OBJECT,
+    "emulated": BOOLEAN,
+    "exemplars": STRINGS,
+    "model": STRING,
+    "usage": OBJECT,
+    "timings": OBJECT,
+    "created_at": NUMBER,
+    "error": OPTIONAL_STRING,
+    "extra": OBJECT,
 }
 
 
-def _validate(data: Any, fields: dict[str, _Check], required: Sequence[str], where: str) -> None:
-    """Raise `TrialSchemaError` naming the first missing or mistyped field of ``data``."""
-    prefix = f"{where}." if where else ""
-    if not isinstance(data, dict):
-        raise TrialSchemaError(f"{where or 'record'} must be an object, not {_describe(data)}")
-    missing = [k for k in required if k not in data]
-    if missing:
-        raise TrialSchemaError(f"{where or 'record'} is missing {', '.join(missing)}")
-    for name, (check, expected) in fields.items():
-        if name in data and not check(data[name]):
-            raise TrialSchemaError(
-                f"{prefix}{name} must be {expected}, not {_describe(data[name])}"
-            )
-
-
-def _describe(value: Any) -> str:
-    shown = repr(value)
-    return f"{type(value).__name__} {shown if len(shown) <= 40 else shown[:37] + '...'}"
-
-
-def trajectory_to_dicts(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
-    """Serialise a trajectory, checking that every tool call has its ToolMessage.
-
-    Raises:
-        ValueError: an AI tool call has no matching ToolMessage, or a ToolMessage answers no
-            call; such a history would be rejected by providers.
-    """
-    check_tool_pairing(messages)
-    return messages_to_dict(list(messages))
+_V1_FIELDS: dict[str, Check] = {"steps": OBJECTS, "final_answer": STRING}
+"""Fields of a version-1 record that version 2 keeps inside the messages."""
 
 
 def exemplar_messages(trial: Trial, prefix: str) -> list[BaseMessage]:
@@ -313,6 +267,7 @@ def exemplar_messages(trial: Trial, prefix: str) -> list[BaseMessage]:
 
     Example:
         >>> from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+        >>> from langchain_ste.trajectory import trajectory_to_dicts
         >>> call = {"name": "add", "args": {"a": 1}, "id": "c1", "type": "tool_call"}
         >>> t = Trial(trial_id="add/e000/t0", tools=["add"], episode=0, index=0, query="1+?",
         ...           messages=trajectory_to_dicts([HumanMessage("1+?"),
@@ -339,32 +294,6 @@ def exemplar_messages(trial: Trial, prefix: str) -> list[BaseMessage]:
         out.append(msg)
     check_tool_pairing(out)
     return out
-
-
-def check_tool_pairing(messages: Sequence[BaseMessage]) -> None:
-    """Raise `ValueError` unless every AI tool call is answered by exactly one later ToolMessage.
-
-    Example:
-        >>> from langchain_core.messages import AIMessage, ToolMessage
-        >>> call = {"name": "add", "args": {}, "id": "c1", "type": "tool_call"}
-        >>> pair = [AIMessage("", tool_calls=[call]), ToolMessage("3", tool_call_id="c1")]
-        >>> check_tool_pairing(pair)
-    """
-    open_ids: set[str] = set()
-    answered: set[str] = set()
-    for msg in messages:
-        if isinstance(msg, AIMessage):
-            for call in msg.tool_calls:
-                if not call.get("id"):
-                    raise ValueError(f"tool call {call.get('name')!r} has no id")
-                open_ids.add(call["id"] or "")
-        elif isinstance(msg, ToolMessage):
-            if msg.tool_call_id not in open_ids or msg.tool_call_id in answered:
-                raise ValueError(f"ToolMessage {msg.tool_call_id!r} answers no open tool call")
-            answered.add(msg.tool_call_id)
-    missing = open_ids - answered
-    if missing:
-        raise ValueError(f"tool calls without a ToolMessage: {sorted(missing)}")
 
 
 def recent_queries(trials: Iterable[Trial], tool: str, limit: int = 20) -> list[str]:
@@ -401,24 +330,25 @@ def is_usable(
     Example:
         >>> ok = Step(tool="add", args={}, call_id="c1", output="3")
         >>> bad = Step(tool="add", args={}, call_id="c2", status="error", error="boom")
-        >>> t = Trial(trial_id="a", tools=["add"], episode=0, index=0, query="q", success=True,
-        ...           steps=[bad, bad])
-        >>> is_usable(t), is_usable(t, require_clean=False)
+        >>> def made(*steps, **fields):
+        ...     return Trial.from_steps(trial_id="a", tools=["add"], episode=0, index=0,
+        ...                             query="q", success=True, steps=steps, **fields)
+        >>> is_usable(made(bad, bad)), is_usable(made(bad, bad), require_clean=False)
         (False, False)
-        >>> t.steps = [ok, bad]
-        >>> is_usable(t), is_usable(t, require_clean=False)
+        >>> is_usable(made(ok, bad)), is_usable(made(ok, bad), require_clean=False)
         (False, True)
-        >>> t.steps, t.emulated = [ok], True
+        >>> t = made(ok, emulated=True)
         >>> is_usable(t), is_usable(t, allow_emulated=True)
         (False, True)
     """
     if require_success and not (trial.success and not trial.error):
         return False
-    if not any(step.ok for step in trial.steps):
+    steps = trial.steps
+    if not any(step.ok for step in steps):
         return False
-    if require_clean and not trial.clean:
+    if require_clean and not steps[-1].ok:
         return False
-    if not allow_emulated and (trial.emulated or any(s.status == "emulated" for s in trial.steps)):
+    if not allow_emulated and (trial.emulated or any(s.status == "emulated" for s in steps)):
         return False
     return all(trial.signals.get(name) for name in require_signals)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from unittest import mock
 
@@ -12,27 +13,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from langchain_ste.trial import (
-    SCHEMA_VERSION,
-    Step,
-    Trial,
-    TrialSchemaError,
-    check_tool_pairing,
-    exemplar_messages,
-    trajectory_to_dicts,
-)
+from langchain_ste.trajectory import STEP_KEY, Step, check_tool_pairing, trajectory_to_dicts
+from langchain_ste.trial import SCHEMA_VERSION, Trial, TrialSchemaError, exemplar_messages
 from langchain_ste.trial_log import TrialLog
 
 
-def make(i: int, tool: str = "t") -> Trial:
-    return Trial(
+def make(i: int, tool: str = "t", output: str | None = None) -> Trial:
+    return Trial.from_steps(
         trial_id=Trial.make_id([tool], 0, i),
         tools=[tool],
         episode=0,
         index=i,
         query=f"q{i}",
         created_at=1.0,
-        steps=[Step(tool=tool, args={"i": i}, call_id=f"c{i}", output=str(i))],
+        steps=[Step(tool=tool, args={"i": i}, call_id=f"c{i}", output=output or str(i))],
     )
 
 
@@ -95,15 +89,17 @@ def test_newer_schema_is_refused_with_upgrade_hint(tmp_path: Path) -> None:
     path = tmp_path / "trials.jsonl"
     record = {**make(0).to_dict(), "schema_version": SCHEMA_VERSION + 1}
     path.write_text(json.dumps(record) + "\n")
-    with pytest.raises(TrialSchemaError, match=r":1: .*schema version 2.*upgrade langchain-ste"):
+    newer = SCHEMA_VERSION + 1
+    with pytest.raises(TrialSchemaError, match=rf":1: .*schema version {newer}.*upgrade langchain"):
         TrialLog(path).read()
 
 
 def test_unknown_fields_from_same_version_are_ignored() -> None:
     data = make(0).to_dict()
     data["future_field"] = 1
-    data["steps"][0]["future_step_field"] = "x"
-    assert Trial.from_dict(data) == make(0)
+    data["messages"][2]["data"]["response_metadata"][STEP_KEY]["future_step_field"] = "x"
+    read = Trial.from_dict(data)
+    assert read.steps == make(0).steps and read.query == make(0).query
 
 
 def test_every_append_is_fsynced(tmp_path: Path) -> None:
@@ -116,8 +112,7 @@ def test_every_append_is_fsynced(tmp_path: Path) -> None:
 
 
 def test_lone_surrogates_round_trip(tmp_path: Path) -> None:
-    trial = make(0)
-    trial.steps[0].output = "bad \udcff byte"
+    trial = make(0, output="bad \udcff byte")
     log = TrialLog(tmp_path / "trials.jsonl")
     log.append([trial])
     assert TrialLog(log.path).read()[0].steps[0].output == "bad \udcff byte"
@@ -177,7 +172,7 @@ steps = st.builds(
 )
 
 trials = st.builds(
-    Trial,
+    Trial.from_steps,
     trial_id=st.text(min_size=1, max_size=20),
     tools=st.lists(st.text(max_size=8), max_size=3),
     episode=st.integers(0, 999),
@@ -194,6 +189,19 @@ trials = st.builds(
     error=st.none() | st.text(max_size=20),
     extra=st.dictionaries(st.text(max_size=8), json_values, max_size=2),
 )
+
+
+@settings(max_examples=80, deadline=None)
+@given(made=st.lists(steps, max_size=4), answer=st.text(max_size=30))
+def test_from_steps_reads_back_the_same_steps_and_answer(made: list[Step], answer: str) -> None:
+    trial = Trial.from_steps(
+        trial_id="t", tools=["t"], episode=0, index=0, query="q", steps=made, final_answer=answer
+    )
+    expected = tuple(replace(s, call_id=s.call_id or f"call_{n}") for n, s in enumerate(made))
+    again = Trial.from_dict(json.loads(json.dumps(trial.to_dict())))
+    assert trial.steps == expected and again.steps == expected
+    assert trial.final_answer == again.final_answer == answer.strip()
+
 
 
 @settings(

@@ -10,14 +10,15 @@ from pathlib import Path
 import pytest
 
 from langchain_ste.memory.base import LogStore
-from langchain_ste.trial import Step, Trial, TrialSchemaError
+from langchain_ste.trajectory import STEP_KEY, Step
+from langchain_ste.trial import Trial, TrialSchemaError
 from langchain_ste.trial_log import TrialLog
 
 BIG = "x" * 200_000  # large records: one write() of several lines is not instantaneous
 
 
 def make(i: int, *, big: bool = True) -> Trial:
-    return Trial(
+    return Trial.from_steps(
         trial_id=Trial.make_id(["t"], 0, i),
         tools=["t"],
         episode=0,
@@ -139,9 +140,13 @@ GOOD = make(0, big=False).to_dict()
         ("messages", "hello", "messages"),
         ("messages", [1, 2], "messages"),
         ("success", "yes", "success"),
-        ("steps", [{"tool": "t", "args": "x", "call_id": "c"}], "args"),
-        ("steps", [{"tool": 5, "args": {}, "call_id": "c"}], "tool"),
-        ("steps", ["not a step"], "steps"),
+        ("v1 steps", [{"tool": "t", "args": "x", "call_id": "c"}], "args"),
+        ("v1 steps", [{"tool": 5, "args": {}, "call_id": "c"}], "tool"),
+        ("v1 steps", ["not a step"], "steps"),
+        ("v1 final_answer", 3, "final_answer"),
+        ("step record", {"status": "fine"}, "status"),
+        ("step record", {"status": "ok", "duration_s": "long"}, "duration_s"),
+        ("step record", "ok", "ste_step"),
         ("signals", [], "signals"),
         ("extra", "x", "extra"),
         ("created_at", "now", "created_at"),
@@ -152,7 +157,13 @@ def test_type_confused_record_is_a_schema_error_with_file_and_line(
     tmp_path: Path, field: str, value: object, needle: str
 ) -> None:
     path = tmp_path / "trials.jsonl"
-    bad = {**make(1, big=False).to_dict(), field: value}
+    bad = make(1, big=False).to_dict()
+    if field.startswith("v1 "):  # a version-1 record kept its steps beside the messages
+        bad.update({"schema_version": 1, "messages": [], field[3:]: value})
+    elif field == "step record":  # version 2 keeps them in the ToolMessages
+        bad["messages"][2]["data"]["response_metadata"][STEP_KEY] = value
+    else:
+        bad[field] = value
     path.write_text(json.dumps(GOOD) + "\n" + json.dumps(bad) + "\n")
     with pytest.raises(TrialSchemaError, match=rf"trials\.jsonl:2: .*{needle}"):
         TrialLog(path).read()

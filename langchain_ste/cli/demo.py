@@ -134,9 +134,9 @@ def verdict_line(trials: Sequence[Trial], runs: Mapping[str, Sequence[EntryResul
     Example:
         >>> base = [EntryResult(id="a", category="x")]
         >>> ste = [EntryResult(id="a", category="x", correct=True)]
-        >>> from langchain_ste.trial import Step
-        >>> t = Trial(trial_id="t", tools=["x"], episode=0, index=0, query="q", success=True,
-        ...           steps=[Step(tool="x", args={}, call_id="c", output="ok")])
+        >>> from langchain_ste.trajectory import Step
+        >>> t = Trial.from_steps(trial_id="t", tools=["x"], episode=0, index=0, query="q",
+        ...     success=True, steps=[Step(tool="x", args={}, call_id="c", output="ok")])
         >>> verdict_line([t], {"baseline": base, "ste-in-context": ste})
         'ste-in-context: correct +100 points over the baseline (1 of 1 explored trials usable).'
     """

@@ -39,9 +39,9 @@ def successful(trial: Trial) -> bool:
     (they have their own column). A trial judged a success whose every call raised is not one.
 
     Example:
-        >>> from langchain_ste.trial import Step
+        >>> from langchain_ste.trajectory import Step
         >>> raised = Step(tool="add", args={}, call_id="c", status="error", error="boom")
-        >>> t = Trial(trial_id="a", tools=["add"], episode=0, index=0, query="q",
+        >>> t = Trial.from_steps(trial_id="a", tools=["add"], episode=0, index=0, query="q",
         ...           success=True, steps=[raised])
         >>> successful(t)
         False
@@ -53,8 +53,8 @@ def summarize(trials: Sequence[Trial], *, examples: int = 3) -> list[ToolSummary
     """Per-tool counts and a few distinct example queries (successful ones first), by tool name.
 
     Example:
-        >>> from langchain_ste.trial import Step
-        >>> ts = [Trial(trial_id=f"t{i}", tools=["add"], episode=0, index=i,
+        >>> from langchain_ste.trajectory import Step
+        >>> ts = [Trial.from_steps(trial_id=f"t{i}", tools=["add"], episode=0, index=i,
         ...             query=f"What is {i} + 1?", success=i > 0,
         ...             steps=[Step(tool="add", args={"a": i}, call_id="c", output="ok")])
         ...       for i in range(3)]

@@ -23,7 +23,7 @@ from langchain_ste.explore.runtime import ModelCallFailed, UnitRuntime, add_usag
 from langchain_ste.explore.state import UnitState
 from langchain_ste.tools.execution import execute_tool_call
 from langchain_ste.tools.policy import BudgetExhausted
-from langchain_ste.trial import ErrorKind, Step
+from langchain_ste.trajectory import ErrorKind, Step, not_a_step, uncount_invalid_calls
 
 
 async def act(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
@@ -117,7 +117,8 @@ def _repeats_a_success(reply: AIMessage, steps: list[dict[str, Any]]) -> bool:
 async def execute(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
     """Run the last reply's tool calls under the policy; record malformed calls as failures."""
     messages = list(state["messages"])
-    reply = messages[-1]
+    reply_at = len(messages) - 1
+    reply = messages[reply_at]
     assert isinstance(reply, AIMessage)
     steps = list(state["steps"])
     target = state["targets"][0]
@@ -136,22 +137,26 @@ async def execute(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
             return {"messages": messages, "steps": steps}
         for call in reply.tool_calls:  # nudged once already: the trial ends unanswered
             messages.append(
-                ToolMessage(
-                    "Error: this call already ran; its result is above",
-                    tool_call_id=call["id"] or "",
-                    name=call["name"],
-                    status="error",
+                not_a_step(
+                    ToolMessage(
+                        "Error: this call already ran; its result is above",
+                        tool_call_id=call["id"] or "",
+                        name=call["name"],
+                        status="error",
+                    )
                 )
             )
         return {"messages": messages, "steps": steps}
     for call in reply.tool_calls:
         if len(steps) >= max_steps:
             messages.append(
-                ToolMessage(
-                    f"Error: step limit of {max_steps} tool calls reached",
-                    tool_call_id=call["id"] or "",
-                    name=call["name"],
-                    status="error",
+                not_a_step(
+                    ToolMessage(
+                        f"Error: step limit of {max_steps} tool calls reached",
+                        tool_call_id=call["id"] or "",
+                        name=call["name"],
+                        status="error",
+                    )
                 )
             )
             continue
@@ -170,8 +175,10 @@ async def execute(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
         messages.append(rt.redact_message(tool_message))
         step_data = step.to_dict()
         steps.append(rt.redactor.redact_value(step_data) if rt.redactor else step_data)
-    for bad in reply.invalid_tool_calls:
+    uncounted = []
+    for i, bad in enumerate(reply.invalid_tool_calls):
         if len(steps) >= max_steps:  # past the limit a malformed call is not one more step
+            uncounted.append(i)
             continue
         error = bad.get("error") or "malformed tool call"
         kind: ErrorKind = "unknown_tool" if str(error).startswith("unknown tool") else "parse_error"
@@ -186,6 +193,8 @@ async def execute(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
                 error=rt.redact(str(error)),
             ).to_dict()
         )
+    if uncounted:  # the trial's messages say which calls were no step (see trajectory.steps_of)
+        messages[reply_at] = uncount_invalid_calls(reply, uncounted)
     if reply.invalid_tool_calls and len(steps) < max_steps:
         messages.append(
             HumanMessage(

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from langchain_ste.explore.act import is_nudge
 from langchain_ste.explore.prompts import DEFAULT_PROMPTS, ExplorePrompts
@@ -30,7 +30,8 @@ from langchain_ste.explore.runtime import (
 from langchain_ste.explore.state import UnitState
 from langchain_ste.explore.verdict import combine, signals
 from langchain_ste.tools.policy import BudgetExhausted
-from langchain_ste.trial import Step, Trial, trajectory_to_dicts
+from langchain_ste.trajectory import Step, final_answer_of, steps_of, trajectory_to_dicts
+from langchain_ste.trial import Trial
 
 _VERDICT = re.compile(
     r"verdict\s*[:=-]\s*\**\s*(yes|no|true|false|solved|unsolved|correct|"
@@ -165,9 +166,8 @@ async def reflect(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
     """Judge the trial, compute grounded signals, persist the trial, move to the next one."""
     started = time.perf_counter()
     targets = state["targets"]
-    steps = [Step.from_dict(s) for s in state["steps"]]
-    trajectory = _trajectory(state["messages"], state["query"])
-    final = _final_answer(trajectory)
+    recorded = trajectory_to_dicts(_trajectory(state["messages"], state["query"]))
+    steps, final = steps_of(recorded), final_answer_of(recorded)
     error = state["error"]
     usage = dict(state["usage"])
     model_verdict, lesson = False, ""
@@ -191,9 +191,7 @@ async def reflect(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
         episode=state["episodes"][state["position"]],
         index=state["trial_index"],
         query=state["query"],
-        messages=trajectory_to_dicts(trajectory),
-        steps=steps,
-        final_answer=final,
+        messages=recorded,
         success=not error and (combine(sig, rt.settings.verdict_mode) if judged else True),
         lesson=lesson,
         signals=sig,
@@ -243,10 +241,3 @@ def _trajectory(messages: Sequence[BaseMessage], query: str) -> list[BaseMessage
             # the act loop's nudges to answer are not part of the trial (see explore/act.py)
             return [m for m in messages[i:] if not is_nudge(m)]
     return [HumanMessage(query)]
-
-
-def _final_answer(trajectory: Sequence[BaseMessage]) -> str:
-    last = trajectory[-1] if trajectory else None
-    if isinstance(last, AIMessage) and not last.tool_calls and not last.invalid_tool_calls:
-        return last.text.strip()
-    return ""

@@ -179,7 +179,8 @@ class UnitRuntime:
         return self.redactor.redact_text(text) if self.redactor is not None else text
 
     def redact_message(self, message: M) -> M:
-        """A copy of ``message`` with secrets masked in its content and tool-call arguments.
+        """A copy of ``message`` with secrets masked in its content, tool-call arguments and
+        ``response_metadata`` (where a ToolMessage keeps its step record, the full output too).
 
         Everything a node returns goes through here or `redact` first: graph state (and so a
         checkpointer) never holds a raw secret, and neither does what the model reads next.
@@ -188,6 +189,8 @@ class UnitRuntime:
             return message
         redactor = self.redactor
         update: dict[str, Any] = {"content": redactor.redact_value(message.content)}
+        if message.response_metadata:
+            update["response_metadata"] = redactor.redact_value(message.response_metadata)
         if isinstance(message, AIMessage):
             update["tool_calls"] = [
                 {**c, "args": redactor.redact_value(c["args"])} for c in message.tool_calls

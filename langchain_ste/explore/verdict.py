@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Literal
 
-from langchain_ste.trial import Step
+from langchain_ste.trajectory import Step
 
 VerdictMode = Literal["model", "grounded"]
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")

@@ -39,9 +39,9 @@ def keep_successful(
             teach the call format; exemplar retrieval leaves them out by default).
 
     Example:
-        >>> from langchain_ste.trial import Step
-        >>> ok = Trial(trial_id="a", tools=["t"], episode=0, index=0, query="q", success=True,
-        ...            steps=[Step(tool="t", args={}, call_id="c", output="x")])
+        >>> from langchain_ste.trajectory import Step
+        >>> ok = Trial.from_steps(trial_id="a", tools=["t"], episode=0, index=0, query="q",
+        ...     success=True, steps=[Step(tool="t", args={}, call_id="c", output="x")])
         >>> [t.trial_id for t in keep_successful([ok, Trial(trial_id="b", tools=["t"],
         ...      episode=0, index=1, query="q2", success=True)])]
         ['a']

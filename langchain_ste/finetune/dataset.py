@@ -40,7 +40,8 @@ from langchain_ste.finetune.schemas import (
 )
 from langchain_ste.models.native_tools import supports_native_tools, to_chat_messages
 from langchain_ste.models.react_protocol import messages_to_react
-from langchain_ste.trial import Trial, check_tool_pairing, is_usable, query_key
+from langchain_ste.trajectory import check_tool_pairing
+from langchain_ste.trial import Trial, is_usable, query_key
 from langchain_ste.trial_log import read_trials
 
 logger = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ def trial_to_record(
     Example:
         >>> from langchain_core.messages import HumanMessage, ToolMessage
         >>> from langchain_ste.tools.examples import example_tools
-        >>> from langchain_ste.trial import trajectory_to_dicts
+        >>> from langchain_ste.trajectory import trajectory_to_dicts
         >>> call = {"name": "search_catalog", "args": {"query": "pan"}, "id": "c",
         ...         "type": "tool_call"}
         >>> t = Trial(trial_id="s/e000/t0", tools=["search_catalog"], episode=0, index=0,
@@ -195,14 +196,13 @@ def build_sft_records(
     Example:
         >>> from langchain_core.messages import HumanMessage, ToolMessage
         >>> from langchain_ste.tools.examples import example_tools
-        >>> from langchain_ste.trial import Step, trajectory_to_dicts
+        >>> from langchain_ste.trajectory import trajectory_to_dicts
         >>> call = {"name": "search_catalog", "args": {"query": "pan"}, "id": "c",
         ...         "type": "tool_call"}
         >>> msgs = trajectory_to_dicts([HumanMessage("pan?"), AIMessage("", tool_calls=[call]),
         ...                             ToolMessage("C300", tool_call_id="c"), AIMessage("C300")])
         >>> good = Trial(trial_id="a", tools=["search_catalog"], episode=0, index=0,
-        ...              query="pan?", messages=msgs, success=True,
-        ...              steps=[Step(tool="search_catalog", args={"query": "pan"}, call_id="c")])
+        ...              query="pan?", messages=msgs, success=True)
         >>> bad = Trial(trial_id="b", tools=["search_catalog"], episode=0, index=1, query="x")
         >>> records, stats = build_sft_records([good, bad], example_tools())
         >>> len(records), str(stats)

@@ -45,8 +45,8 @@ def infer_tool_schemas(trials: Iterable[Trial]) -> list[dict[str, Any]]:
     call passed them. Such schemas have no descriptions: pass the real tools when you can.
 
     Example:
-        >>> from langchain_ste.trial import Step
-        >>> t = Trial(trial_id="x", tools=["add"], episode=0, index=0, query="1+2",
+        >>> from langchain_ste.trajectory import Step
+        >>> t = Trial.from_steps(trial_id="x", tools=["add"], episode=0, index=0, query="1+2",
         ...           steps=[Step(tool="add", args={"a": 1, "b": 2.5}, call_id="c")])
         >>> infer_tool_schemas([t])[0]["function"]["parameters"]["properties"]
         {'a': {'type': 'integer'}, 'b': {'type': 'number'}}

@@ -32,7 +32,7 @@ from pydantic import ValidationError
 from langchain_ste.tools.isolation import IsolationError, _is_sync_only, arun_isolated
 from langchain_ste.tools.output import output_to_text, safe_str, truncate, validation_message
 from langchain_ste.tools.policy import ToolPolicy
-from langchain_ste.trial import ErrorKind, Step, StepStatus
+from langchain_ste.trajectory import ErrorKind, Step, StepStatus, with_step
 
 EMULATE_TOOL_SYSTEM = """You are pretending to be the tool `{name}`.
 Tool description: {description}
@@ -89,7 +89,8 @@ async def execute_tool_call(
             error=error,
             duration_s=time.perf_counter() - started,
         )
-        return ToolMessage(f"Error: {error}", tool_call_id=call_id, name=name, status="error"), step
+        message = ToolMessage(f"Error: {error}", tool_call_id=call_id, name=name, status="error")
+        return with_step(message, step), step
 
     tool = tools.get(name)
     if tool is None:
@@ -139,7 +140,8 @@ def _succeeded(
         duration_s=time.perf_counter() - started,
     )
     shown = truncate(text, policy.max_output_chars)
-    return ToolMessage(shown, tool_call_id=call_id, name=name, status="success"), step
+    message = ToolMessage(shown, tool_call_id=call_id, name=name, status="success")
+    return with_step(message, step), step
 
 
 async def _invoke(tool: BaseTool, args: dict[str, Any], timeout_s: float) -> str:

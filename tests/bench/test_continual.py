@@ -8,7 +8,8 @@ from pathlib import Path
 from bench import continual
 from langchain_ste.evaluate.benchmarks.examples import demo_cases
 from langchain_ste.tools.demo import demo_tools
-from langchain_ste.trial import Step, Trial
+from langchain_ste.trajectory import Step
+from langchain_ste.trial import Trial
 
 
 def test_the_batches_split_the_demo_tools_and_every_question_has_one() -> None:
@@ -22,7 +23,7 @@ def test_the_batches_split_the_demo_tools_and_every_question_has_one() -> None:
 
 def test_a_batch_without_usable_trials_stops_before_training(tmp_path: Path) -> None:
     step = Step(tool="get_order", args={"order_id": "ORD-88213"}, call_id="c", output="ok")
-    trial = Trial(
+    trial = Trial.from_steps(
         trial_id="get_order/e000/t0",
         tools=["get_order"],
         episode=0,

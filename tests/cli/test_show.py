@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,8 @@ from typer.testing import CliRunner
 from langchain_ste.cli import app
 from langchain_ste.memory.chroma import ExplorationMemory
 from langchain_ste.memory.embeddings import MiniLMEmbeddings
-from langchain_ste.trial import Step, Trial
+from langchain_ste.trajectory import Step
+from langchain_ste.trial import Trial
 from langchain_ste.trial_log import TrialLog
 
 pytestmark = pytest.mark.integration
@@ -19,8 +21,8 @@ pytestmark = pytest.mark.integration
 def make(tool: str, ep: int, idx: int, query: str, success: bool = True, ok: bool = True) -> Trial:
     step = Step(tool=tool, args={}, call_id="c", output="done" if ok else "")
     if not ok:
-        step.status, step.error = "error", "boom"
-    return Trial(
+        step = replace(step, status="error", error="boom")
+    return Trial.from_steps(
         trial_id=Trial.make_id([tool], ep, idx),
         tools=[tool],
         episode=ep,

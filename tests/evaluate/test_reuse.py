@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from langchain_ste.evaluate.reuse import condition_key, trials_digest
-from langchain_ste.trial import Step, Trial
+from langchain_ste.trajectory import Step
+from langchain_ste.trial import Trial
 
 
 def trial(query: str, city: str) -> Trial:
     step = Step(tool="weather", args={"city": city}, call_id="c1", output="sunny")
-    return Trial(
+    return Trial.from_steps(
         trial_id="weather/e000/t0",
         tools=["weather"],
         episode=0,

@@ -20,7 +20,8 @@ from langchain_ste.explore.demonstrations import (
 )
 from langchain_ste.memory.base import ListStore
 from langchain_ste.tools.examples import example_tools
-from langchain_ste.trial import Step, Trial, check_tool_pairing, trajectory_to_dicts
+from langchain_ste.trajectory import Step, check_tool_pairing
+from langchain_ste.trial import Trial
 
 
 class Address(BaseModel):
@@ -178,20 +179,13 @@ def test_unsatisfiable_schema_yields_no_demonstrations() -> None:
 
 
 def trial(idx: int, query: str, success: bool = True, clean: bool = True) -> Trial:
-    call = {"name": "book_room", "args": {"nights": 2}, "id": "x", "type": "tool_call"}
-    msgs = [
-        HumanMessage(query),
-        AIMessage("", tool_calls=[call]),
-        ToolMessage("booked", tool_call_id="x"),
-        AIMessage("Booked."),
-    ]
     step = Step(
         tool="book_room", args={"nights": 2}, call_id="x", output="booked",
         status="ok" if clean else "error",
     )  # fmt: skip
-    return Trial(
+    return Trial.from_steps(
         trial_id=f"book_room/e000/t{idx}", tools=["book_room"], episode=0, index=idx,
-        query=query, messages=trajectory_to_dicts(msgs), steps=[step], success=success,
+        query=query, steps=[step], final_answer="Booked.", success=success,
     )  # fmt: skip
 
 

@@ -27,7 +27,7 @@ from langchain_ste.explore import (
 from langchain_ste.testing import ScriptedChatModel
 from langchain_ste.tools.examples import convert_units, example_tools, search_catalog
 from langchain_ste.tools.policy import Budget, ToolPolicy
-from langchain_ste.trial import check_tool_pairing
+from langchain_ste.trajectory import check_tool_pairing
 from langchain_ste.trial_log import TrialLog
 
 _ids = itertools.count()

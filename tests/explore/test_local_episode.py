@@ -9,7 +9,7 @@ import pytest
 
 from langchain_ste.explore import PRESETS, explore
 from langchain_ste.tools.examples import example_tools
-from langchain_ste.trial import check_tool_pairing
+from langchain_ste.trajectory import check_tool_pairing
 from langchain_ste.trial_log import TrialLog
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,7 @@ from langchain_ste.explore.reflect import reflect_on, render_transcript
 from langchain_ste.testing import ScriptedChatModel
 from langchain_ste.tools.execution import EMULATE_TOOL_SYSTEM
 from langchain_ste.tools.policy import ToolPolicy
-from langchain_ste.trial import Step
+from langchain_ste.trajectory import Step
 
 
 def test_every_default_template_formats_with_its_documented_fields() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +15,7 @@ from langchain_ste.explore import ExploreSettings, create_explorer, explore
 from langchain_ste.testing import ScriptedChatModel
 from langchain_ste.tools.examples import example_tools
 from langchain_ste.tools.policy import ToolPolicy
+from langchain_ste.trial import Trial
 
 SECRET = "sk-proj-Zx81QmT4vLp0Rk7sWc2NbY9eHd6Jf3Ga"
 PASSWORD = "hunter2-correct-horse"
@@ -59,12 +61,13 @@ def test_a_checkpointer_never_stores_a_raw_secret_from_a_tool() -> None:
         checkpointer=saver,
     )
     out = graph.invoke({}, {"configurable": {"thread_id": "t1"}})
-    assert len(out["trials"]) == 2 and out["trials"][0]["steps"][0]["status"] == "ok"
+    first = Trial.from_dict(out["trials"][0])
+    assert len(out["trials"]) == 2 and first.steps[0].status == "ok"
     stored = b"".join(_bytes((saver.storage, saver.writes, saver.blobs)))
     assert len(stored) > 10_000  # the unit's states were checkpointed
     for raw in (SECRET, PASSWORD):
         assert raw.encode() not in stored
-    assert "[REDACTED]" in out["trials"][0]["steps"][0]["output"]
+    assert "[REDACTED]" in first.steps[0].output
     # What the model saw next was masked as well.
     second_turn = [c["messages"] for c in model.calls if c["node"] == "act"][1]
     assert SECRET not in second_turn[-1].text and "[REDACTED]" in second_turn[-1].text
@@ -99,3 +102,33 @@ def test_a_policy_naming_an_unknown_tool_is_an_error() -> None:
         create_explorer(ScriptedChatModel(), example_tools(), policy=policy)
     with pytest.raises(ValueError, match="convert_unit"):
         explore(ScriptedChatModel(), example_tools(), policy=policy)
+
+
+def dump(host: str) -> str:
+    """Dump a database host's settings."""
+    return "x" * 300 + f" api_key={SECRET}"
+
+
+def test_a_secret_past_what_the_model_saw_is_masked_in_the_stored_output() -> None:
+    tool = StructuredTool.from_function(dump)
+    call = {"name": "dump", "args": {"host": "db1"}, "id": "c1", "type": "tool_call"}
+    model = ScriptedChatModel(
+        by_node={
+            "imagine": ["Dump db1"],
+            "act": lambda m, t: (
+                "Done." if isinstance(m[-1], ToolMessage) else AIMessage("", tool_calls=[call])
+            ),
+            "reflect": ["Verdict: yes"],
+        }
+    )
+    [trial] = explore(
+        model,
+        [tool],
+        settings=ExploreSettings(episodes_per_tool=1, trials_per_episode=1),
+        policy=ToolPolicy(max_output_chars=100),
+    )
+    tool_message = trial.to_messages()[2]
+    assert SECRET not in tool_message.text  # the model saw a truncated output
+    assert "ste_step" in tool_message.response_metadata  # the full one is kept beside it
+    assert trial.steps[0].output.endswith("api_key=[REDACTED]")
+    assert SECRET not in json.dumps(trial.to_dict())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from langchain_ste.explore.verdict import answer_uses_result, combine, signals
-from langchain_ste.trial import Step
+from langchain_ste.trajectory import Step
 
 
 def step(

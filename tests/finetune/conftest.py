@@ -9,7 +9,8 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from langchain_ste.tools.examples import convert_units, search_catalog
-from langchain_ste.trial import Step, Trial, trajectory_to_dicts
+from langchain_ste.trajectory import trajectory_to_dicts
+from langchain_ste.trial import Trial
 
 TOOLS = {"convert_units": convert_units, "search_catalog": search_catalog}
 
@@ -56,7 +57,7 @@ def make_trial(
     messages = [
         HumanMessage(query),
         AIMessage("", tool_calls=[call]),
-        ToolMessage(output, tool_call_id=call_id),
+        ToolMessage(output, tool_call_id=call_id, status="error" if error_step else "success"),
         AIMessage(f"Result: {output}"),
     ]
     return Trial(
@@ -66,17 +67,7 @@ def make_trial(
         index=index,
         query=query,
         messages=trajectory_to_dicts(messages),
-        final_answer=f"Result: {output}",
         success=success,
-        steps=[
-            Step(
-                tool=tool,
-                args=args,
-                call_id=call_id,
-                output=output,
-                status="error" if error_step else "ok",
-            )
-        ],
         extra=dict(extra or {}),
     )
 

@@ -9,12 +9,13 @@ from typer.testing import CliRunner
 from langchain_ste.cli import app
 from langchain_ste.finetune.curate import dedupe, keep_successful, llm_filter, paraphrase
 from langchain_ste.testing import ScriptedChatModel
-from langchain_ste.trial import Step, Trial
+from langchain_ste.trajectory import Step
+from langchain_ste.trial import Trial
 from langchain_ste.trial_log import read_trials, write_trials
 
 
-def trial(i: int, query: str, success: bool = True, ok: bool = True, **kw: object) -> Trial:
-    step = Step(
+def step(i: int, ok: bool = True) -> Step:
+    return Step(
         tool="convert_units",
         args={"value": i},
         call_id="c",
@@ -22,22 +23,27 @@ def trial(i: int, query: str, success: bool = True, ok: bool = True, **kw: objec
         status="ok" if ok else "error",
         error="boom" if not ok else None,
     )
-    return Trial(
+
+
+def trial(
+    i: int, query: str, success: bool = True, ok: bool = True, first_ok: bool = False, **kw: object
+) -> Trial:
+    """One call (``ok`` or raised); with ``first_ok``, a clean call before it."""
+    steps = ([step(i)] if first_ok else []) + [step(i, ok)]
+    return Trial.from_steps(
         trial_id=f"convert_units/e000/t{i}",
         tools=["convert_units"],
         episode=0,
         index=i,
         query=query,
         success=success,
-        steps=[step],
-        messages=[{"type": "human", "data": {"content": query, "type": "human"}}],
+        steps=steps,
         **kw,
     )  # type: ignore[arg-type]
 
 
 def test_keep_successful_requires_clean_final_calls_and_signals() -> None:
-    last_failed = trial(2, "c", ok=False)
-    last_failed.steps.insert(0, trial(2, "c").steps[0])  # a call ran, then the last one raised
+    last_failed = trial(2, "c", ok=False, first_ok=True)  # a call ran, then the last one raised
     trials = [
         trial(0, "a"),
         trial(1, "b", success=False),
@@ -96,8 +102,7 @@ def write(path: Path, trials: list[Trial]) -> Path:
 
 
 def test_cli_curate_filters_dedupes_and_refuses_to_clobber(tmp_path: Path) -> None:
-    last_failed = trial(2, "c", ok=False)
-    last_failed.steps.insert(0, trial(2, "c").steps[0])
+    last_failed = trial(2, "c", ok=False, first_ok=True)
     src = write(
         tmp_path / "in" / "trials.jsonl",
         [

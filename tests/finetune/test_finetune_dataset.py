@@ -142,7 +142,9 @@ def test_unknown_tools_and_broken_trajectories_are_skipped_and_counted(
     trials: list[Trial],
 ) -> None:
     broken = make_trial("Find shoes", "search_catalog", {"query": "shoes"}, index=40)
-    broken.messages = broken.messages[:2]  # a tool call without its ToolMessage
+    answer = broken.messages[2]  # the tool's answer, given to a call nobody made
+    broken.messages[2] = {**answer, "data": {**answer["data"], "tool_call_id": "nope"}}
+    assert broken.steps and broken.success  # usable by the rule, unreadable as a conversation
     records, stats = build_sft_records([*trials, broken], example_tools()[:1])
     assert stats.skipped == {"unknown tool schema": 3, "unreadable trajectory": 1}
     assert {r["meta"]["tools"][0] for r in records} == {"convert_units"}

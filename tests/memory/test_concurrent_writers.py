@@ -10,11 +10,12 @@ from pathlib import Path
 from langchain_core.embeddings import DeterministicFakeEmbedding
 
 from langchain_ste.memory.chroma import ExplorationMemory
-from langchain_ste.trial import Step, Trial
+from langchain_ste.trajectory import Step
+from langchain_ste.trial import Trial
 
 
 def make(i: int, size: int = 50_000) -> Trial:
-    return Trial(
+    return Trial.from_steps(
         trial_id=Trial.make_id(["t"], i // 10, i % 10),
         tools=["t"],
         episode=i // 10,

@@ -59,7 +59,7 @@ def chroma_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 
 
 def make(tool: str, idx: int, query: str) -> Trial:
-    return Trial(
+    return Trial.from_steps(
         trial_id=Trial.make_id([tool], 0, idx),
         tools=[tool],
         episode=0,

@@ -150,8 +150,8 @@ def test_empty_truncated_and_unformatted_replies_are_recorded(tmp_path: Path) ->
     by_index = {t.index: t for t in trials}
     assert len(by_index) == 5
     assert by_index[0].error == "imagine produced no request" and not by_index[0].success
-    assert by_index[1].steps == [] and not by_index[1].success
+    assert not by_index[1].steps and not by_index[1].success
     truncated = by_index[2].steps
     assert truncated and truncated[0].error_kind == "parse_error"
-    assert by_index[3].steps == [] and not by_index[3].signals.get("executed_ok")
+    assert not by_index[3].steps and not by_index[3].signals.get("executed_ok")
     assert by_index[4].steps[0].output == "OK" and by_index[4].success

@@ -20,7 +20,8 @@ from langchain_ste.tools.redact import (
     install_log_redaction,
     redact_text,
 )
-from langchain_ste.trial import Step, Trial
+from langchain_ste.trajectory import Step
+from langchain_ste.trial import Trial
 
 OPENAI = "sk-proj-Abc123Def456Ghi789Jkl012"
 ANTHROPIC = "sk-ant-api03-ZZyyXXwwVVuuTTss0011"
@@ -117,7 +118,7 @@ def test_secret_keys_in_data_are_masked_whole() -> None:
 
 
 def test_redact_trial_masks_everything_and_keeps_ids() -> None:
-    trial = Trial(
+    trial = Trial.from_steps(
         trial_id="login/e000/t0",
         tools=["login"],
         episode=0,

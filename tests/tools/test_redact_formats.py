@@ -7,7 +7,8 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from bench.fault_injection import secret_samples
 from langchain_ste.tools.redact import MASK, Redactor, redact_messages
-from langchain_ste.trial import Step, Trial
+from langchain_ste.trajectory import Step
+from langchain_ste.trial import Trial
 
 SAMPLES = secret_samples()
 
@@ -27,7 +28,7 @@ def test_each_format_is_masked_everywhere(name: str, text: str, secret: str) -> 
     )
     assert all(secret not in str(m.content) for m in messages)
     assert secret not in str(messages[1].tool_calls[0]["args"])
-    trial = Trial(
+    trial = Trial.from_steps(
         trial_id="t/e000/t0",
         tools=["t"],
         episode=0,
