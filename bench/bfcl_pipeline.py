@@ -102,6 +102,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=None, help="trials per episode")
     parser.add_argument("--max-steps", type=int, default=4, help="model calls per user turn")
     parser.add_argument("--lora-steps", type=int, default=None)
+    parser.add_argument(
+        "--max-length",
+        type=int,
+        default=4096,
+        help="LoRA records longer than this many tokens are skipped (8 BFCL functions: ~1,200)",
+    )
     parser.add_argument("--no-finetune", action="store_true")
     parser.add_argument(
         "--max-tools",
@@ -172,7 +178,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         out=args.out,
         settings=settings,
         finetune=(
-            lora_finetune(tools, base=args.learner, steps=lora_steps, seed=args.seed)
+            lora_finetune(
+                tools,
+                base=args.learner,
+                steps=lora_steps,
+                seed=args.seed,
+                max_length=args.max_length,
+            )
             if settings.finetune
             else None
         ),

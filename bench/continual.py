@@ -107,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def score(adapter: Path, batch: int) -> float:
         path = adapter / f"batch{batch}.json"
-        results = _scores(path)
+        trained = (adapter / "train_report.json").stat().st_mtime
+        stale = path.is_file() and path.stat().st_mtime < trained  # the round was retrained
+        results = None if stale else _scores(path)
         if results is None:
             model = load_chat_model(
                 f"{args.learner}+adapter={adapter}", protocol=fmt, max_new_tokens=128

@@ -34,6 +34,7 @@ from langchain_ste.evaluate.benchmarks.base import EvalCase
 from langchain_ste.evaluate.metrics import ALL, EntryResult, aggregate
 from langchain_ste.evaluate.reuse import condition_key, read_meta, reusable, trials_digest
 from langchain_ste.explore.settings import ExploreSettings
+from langchain_ste.finetune.lora import LoraSettings
 from langchain_ste.trial import Trial, is_usable
 
 ToolProtocol = Literal["native", "react"]
@@ -293,19 +294,35 @@ def spec_learner(spec: str, *, base_url: str | None = None, **kwargs: Any) -> Le
     return build
 
 
-def lora_finetune(tools: Sequence[BaseTool], *, base: str, steps: int, seed: int = 0) -> FineTune:
+def lora_finetune(
+    tools: Sequence[BaseTool],
+    *,
+    base: str,
+    steps: int,
+    seed: int = 0,
+    max_length: int = LoraSettings.max_length,
+) -> FineTune:
     """The fine-tuning step: SFT records in the learner's own tool format, then LoRA.
 
     The format is native tool calls when the base model's chat template renders tools, else
     ReAct text. Returns a `FineTune` (None without usable trials); an adapter already trained in
     that folder on the same records is reused.
+
+    Args:
+        tools: the explored tools, rendered into every record.
+        base: the learner's model spec.
+        steps: LoRA optimisation steps.
+        seed: seed of the record order and the training.
+        max_length: records longer than this many tokens are skipped (never truncated); every
+            record renders all ``tools``, so many or long schemas (BFCL's run to ~1,200 tokens
+            for 8 functions) need more than the default 1,024.
     """
 
     def finetune(trials: list[Trial], adapter_dir: Path) -> tuple[str, ToolProtocol] | None:
         import json
 
         from langchain_ste.finetune import build_sft_records
-        from langchain_ste.finetune.lora import LoraSettings, train_lora
+        from langchain_ste.finetune.lora import train_lora
         from langchain_ste.models.loading import tool_format
 
         fmt: ToolProtocol = tool_format(base)
@@ -313,14 +330,27 @@ def lora_finetune(tools: Sequence[BaseTool], *, base: str, steps: int, seed: int
             records, _ = build_sft_records(trials, tools, format=fmt, seed=seed)
         except ValueError:
             return None
-        stamp = {"base": base, "records": len(records), "steps": steps, "seed": seed}
+        stamp: dict[str, Any] = {
+            "base": base,
+            "records": len(records),
+            "steps": steps,
+            "seed": seed,
+        }
+        if max_length != LoraSettings.max_length:  # adapters trained before the option match
+            stamp["max_length"] = max_length
         marker = adapter_dir / "ste_pipeline.json"
         if marker.is_file() and json.loads(marker.read_text()) == stamp:
             return str(adapter_dir), fmt
         # One example per device batch, four accumulated: with a 150k-token vocabulary the logits
         # of four 1k-token tool conversations alone take gigabytes (the demo ran out of 24 GB).
         settings = replace(
-            LoraSettings(), max_steps=steps, seed=seed, lr=1e-3, batch_size=1, grad_accum=4
+            LoraSettings(),
+            max_steps=steps,
+            seed=seed,
+            lr=1e-3,
+            batch_size=1,
+            grad_accum=4,
+            max_length=max_length,
         )
         train_lora(records, out_dir=adapter_dir, settings=settings, base=base, progress=False)
         marker.write_text(json.dumps(stamp))

@@ -23,8 +23,10 @@ def replay_mix(
     """Round r's training set: all new records plus ``round(replay_fraction * len(new))``
     records sampled (without replacement, seeded) from the earlier rounds' records.
 
-    ``replay_fraction=0`` is the plain "no replay" mode. When fewer earlier records exist than
-    asked for, all of them are replayed. The result is shuffled with the same seed.
+    ``replay_fraction=0`` is the plain "no replay" mode; any positive fraction replays at least
+    one record (10% of 3 new records would otherwise round to none, and "with replay" would
+    silently train exactly like "without"). When fewer earlier records exist than asked for,
+    all of them are replayed. The result is shuffled with the same seed.
 
     Example:
         >>> new = [{"id": f"n{i}"} for i in range(10)]
@@ -37,7 +39,8 @@ def replay_mix(
         raise ValueError(f"replay_fraction must be >= 0, got {replay_fraction}")
     rng = random.Random(seed)
     pool = [r for round_ in previous_rounds for r in round_]
-    n = min(len(pool), round(replay_fraction * len(new)))
+    wanted = max(1, round(replay_fraction * len(new))) if replay_fraction > 0 else 0
+    n = min(len(pool), wanted)
     mixed = [*new, *rng.sample(pool, n)]
     rng.shuffle(mixed)
     return mixed
@@ -65,7 +68,8 @@ def train_rounds(
     ``out_dir/round{r}`` with its new records (``round_records.jsonl``), so a later
     ``ste finetune --previous`` can replay them. A round whose folder already holds its
     finished adapter (a ``train_report.json`` beside the same new records, trained with the
-    same settings) is not trained again: an interrupted run resumes at the round it stopped in.
+    same settings and as many replayed records) is not trained again: an interrupted run
+    resumes at the round it stopped in.
 
     Args:
         rounds: the records of each round (e.g. one batch of tools per round), in order.
@@ -98,7 +102,7 @@ def train_rounds(
         seed = settings.seed + number
         mixed = replay_mix(new, rounds[: number - 1], replay_fraction=replay_fraction, seed=seed)
         folder = Path(out_dir) / f"round{number}"
-        done = _finished(folder, new, replace(settings, seed=seed))
+        done = _finished(folder, new, len(mixed), replace(settings, seed=seed))
         if done is not None:
             reports.append(done)
             adapter = folder
@@ -121,8 +125,11 @@ def train_rounds(
     return reports
 
 
-def _finished(folder: Path, new: Sequence[dict[str, Any]], settings: LoraSettings) -> Any:
-    """The `TrainReport` of a round already trained in ``folder`` on ``new``, else None."""
+def _finished(
+    folder: Path, new: Sequence[dict[str, Any]], mixed: int, settings: LoraSettings
+) -> Any:
+    """The `TrainReport` of a round already trained in ``folder`` on ``new`` plus the same
+    number of replayed records (``mixed`` in all), else None."""
     import json
     from dataclasses import asdict, fields
 
@@ -139,4 +146,6 @@ def _finished(folder: Path, new: Sequence[dict[str, Any]], settings: LoraSetting
     trained = data.get("settings") or {}
     if any(trained.get(k) != v for k, v in wanted.items() if k != "bf16"):
         return None
+    if data.get("examples", 0) + sum((data.get("skipped") or {}).values()) != mixed:
+        return None  # trained with another replay fraction
     return TrainReport(**{f.name: data[f.name] for f in fields(TrainReport) if f.name in data})

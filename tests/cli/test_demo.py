@@ -227,3 +227,10 @@ def test_lora_finetune_trains_the_tiny_model_in_its_own_format(tmp_path: Path) -
     again = tune(trials, tmp_path / "adapter")  # same records: the adapter is reused
     assert again == tuned
     assert tune([], tmp_path / "none") is None
+
+
+def test_lora_finetune_passes_max_length_to_training(tmp_path: Path) -> None:
+    trials = demo(ScriptedExplorer(), tmp_path / "run").trials
+    tune = lora_finetune(example_tools(), base="local:smollm2-135m", steps=1, max_length=8)
+    with pytest.raises(ValueError, match="longer than max_length=8"):
+        tune(trials, tmp_path / "adapter")

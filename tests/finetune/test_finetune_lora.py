@@ -167,6 +167,9 @@ def test_continual_rounds_continue_one_adapter_with_replay(
     changed = [rounds[0], rounds[1][:2]]
     train_rounds(changed, **options, **fast(max_steps=1))  # type: ignore[arg-type]
     assert loads == [1]  # round 1 is kept, round 2 (other records) is trained again
+    more = {**options, "replay_fraction": 1.0}
+    replayed = train_rounds(changed, **more, **fast(max_steps=1))  # type: ignore[arg-type]
+    assert loads == [1, 1] and replayed[1].examples == 4  # another replay fraction: retrained
 
 
 def test_continuing_an_adapter_of_another_base_model_fails_clearly(

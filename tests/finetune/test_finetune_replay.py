@@ -27,6 +27,13 @@ def test_replay_adds_exactly_round_fraction_times_new(
     assert len(set(picked)) == replayed and set(picked) <= old_ids
 
 
+def test_a_positive_fraction_replays_at_least_one_record() -> None:
+    new = records("n", 3)  # 10% of 3 rounds to 0
+    mixed = replay_mix(new, [records("a", 10)], replay_fraction=0.1, seed=7)
+    assert len(mixed) == 4 and sum(r["id"].startswith("a") for r in mixed) == 1
+    assert len(replay_mix(new, [], replay_fraction=0.1)) == 3  # nothing earlier to replay
+
+
 def test_replay_is_seeded() -> None:
     new, old = records("n", 20), [records("o", 50)]
     assert replay_mix(new, old, seed=1) == replay_mix(new, old, seed=1)
