@@ -212,7 +212,7 @@ def final_answer_of(messages: Sequence[dict[str, Any]]) -> str:
         and not data.get("tool_calls")
         and not data.get("invalid_tool_calls")
     ):
-        return _text(data.get("content")).strip()
+        return content_text(data.get("content")).strip()
     return ""
 
 
@@ -267,7 +267,7 @@ def attach_steps(
         metadata = dict(data.get("response_metadata") or {})
         if entry["type"] in _TOOL:
             queue = queues.get(data.get("tool_call_id") or "")
-            shown = _text(data.get("content"))
+            shown = content_text(data.get("content"))
             metadata[STEP_KEY] = step_record(queue.pop(0), shown) if queue else None
             data["response_metadata"] = metadata
         elif entry["type"] in _AI and data.get("invalid_tool_calls"):
@@ -306,7 +306,7 @@ def _tool_step(data: dict[str, Any], calls: dict[str, dict[str, Any]]) -> Step |
     raw = call.get("args", {})
     args = dict(raw) if isinstance(raw, dict) else {"__raw__": raw}
     tool = data.get("name") or call.get("name") or ""
-    shown = _text(data.get("content"))
+    shown = content_text(data.get("content"))
     record = metadata.get(STEP_KEY)
     if not isinstance(record, dict):
         status: StepStatus = "error" if data.get("status") == "error" else "ok"
@@ -338,8 +338,14 @@ def _invalid_step(bad: dict[str, Any]) -> Step:
     )
 
 
-def _text(content: Any) -> str:
-    """A message content's text (a string, or the text of its content blocks)."""
+def content_text(content: Any) -> str:
+    """A message content's text: a string, or the text of its text blocks (other blocks, such as
+    images or tool-use blocks, carry none).
+
+    Example:
+        >>> content_text(["a", {"type": "text", "text": "b"}, {"type": "image_url"}])
+        'ab'
+    """
     if isinstance(content, str):
         return content
     if isinstance(content, list):

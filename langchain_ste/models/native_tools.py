@@ -20,6 +20,8 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, convert_to_openai_messages
 from langchain_core.messages.tool import InvalidToolCall, ToolCall
 
+from langchain_ste.trajectory import content_text
+
 _TAGGED = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
 _FENCED = re.compile(r"```(?:json|tool_call|JSON)?\s*\n?(.*?)```", re.DOTALL)
 _ARG_KEYS = ("arguments", "parameters", "args")
@@ -55,7 +57,7 @@ def to_chat_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
     assert isinstance(out, list)
     for message in out:
         if not isinstance(message.get("content"), str):
-            message["content"] = _text(message.get("content"))
+            message["content"] = content_text(message.get("content"))
         for call in message.get("tool_calls", []):
             args = call["function"].get("arguments")
             if isinstance(args, str):
@@ -64,12 +66,6 @@ def to_chat_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
                 except ValueError:
                     call["function"]["arguments"] = {}
     return out
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, list):
-        return "".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
-    return "" if content is None else str(content)
 
 
 def openai_tools(schemas: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
