@@ -13,8 +13,8 @@ verdicts): a diagnostic, *not* STE, that shows whether the learner can use good 
 Usage::
 
     python bench/bfcl_pipeline.py --quick --out bench/results/bfcl-quick
-    python bench/bfcl_pipeline.py --benchmark bfcl-single-turn --limit 40 \\
-        --out bench/results/bfcl-qwen/single-0.5b
+    python bench/bfcl_pipeline.py --benchmark bfcl-single-turn --subset all --limit 40 \\
+        --max-tools 24 --out bench/results/bfcl-qwen/single-0.5b
     python bench/bfcl_pipeline.py --explorer qwen2.5-7b \\
         --explorer-base-url http://localhost:8000/v1 \\
         --learner qwen2.5-7b --learner-base-url http://localhost:8000/v1 --subset all
@@ -94,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--subset",
         default=None,
         choices=["all", "cpu"],
-        help="default: cpu for a local learner, all for servers",
+        help="default: cpu (6 short entries) for a local learner without --limit, else all",
     )
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--quick", action="store_true", help="a short CPU run")
@@ -124,7 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     local = _is_local(args.learner)
     benchmark = args.benchmark or ("bfcl-single-turn" if args.quick else "bfcl-multi-turn")
-    subset = args.subset or ("cpu" if local else "all")
+    # the CPU subset holds 6 entries: an explicit --limit means entries from all of them
+    subset = args.subset or ("cpu" if local and args.limit is None else "all")
     limit = args.limit if args.limit is not None else (2 if args.quick else None)
     try:
         cases = load_cases(
