@@ -166,15 +166,26 @@ class ScriptedChatModel(BaseChatModel):
         return self._reply(messages, run_manager, kwargs)
 
 
+def _gist(system: str, targets: Sequence[str]) -> str:
+    """The target tool's description from an imagine prompt (``{target}: {description} Its
+    inputs: ...``), else the prompt's first line."""
+    first = system.split("\n", 1)[0]
+    for target in targets:
+        _, found, rest = first.partition(f"{target}: ")
+        if found:
+            return rest.split(" Its inputs:", 1)[0].strip() or target
+    return first
+
+
 class ScriptedExplorer(ScriptedChatModel):
     """A deterministic explorer for benchmarks and distributed tests.
 
-    By the exploration node that calls it: ``imagine`` writes a numbered request (the number
-    follows the requests already in memory), ``act`` calls the unit's target tool (the run
-    metadata's ``ste_targets``) with schema-derived arguments, then answers with the result, and
-    ``reflect`` judges every trial a success. Outside an exploration unit (an agent, no
-    ``ste_targets``) it calls the first bound tool. Thread- and process-safe (no shared script
-    state).
+    By the exploration node that calls it: ``imagine`` writes a numbered request, the target
+    tool's description (the number follows the requests already in memory); ``act`` calls the
+    unit's target tool (the run metadata's ``ste_targets``) with schema-derived arguments, then
+    answers with the result; and ``reflect`` judges every trial a success. Outside an
+    exploration unit (an agent, no ``ste_targets``) it calls the first bound tool. Thread- and
+    process-safe (no shared script state).
 
     Example:
         >>> from langchain_ste.explore import ExploreSettings, explore
@@ -210,8 +221,7 @@ class ScriptedExplorer(ScriptedChatModel):
         if node == "imagine":
             system = messages[0].text if messages else ""
             n = system.count("\n- ") + 1  # depends only on what this tool's memory holds
-            gist = system.split("can: ", 1)[-1].split("\n", 1)[0]
-            return AIMessage(f"Request {n}: {gist}")
+            return AIMessage(f"Request {n}: {_gist(system, targets)}")
         if node == "reflect":
             return AIMessage("Verdict: yes\nLesson: the tool works as documented.")
         if messages and isinstance(messages[-1], ToolMessage):

@@ -59,3 +59,16 @@ def test_scripted_explorer_calls_its_units_target_even_with_a_shared_description
     ]
     assert sorted(ran) == ["cancel_order", "get_order", "refund_order"]
     assert all(t.signals["called_target"] for t in trials)
+
+
+def test_scripted_explorer_requests_name_the_target_tools_description() -> None:
+    from langchain_ste.tools.examples import example_tools
+
+    settings = ExploreSettings(episodes_per_tool=1, trials_per_episode=2)
+    trials = explore(ScriptedExplorer(), example_tools(), settings=settings)
+    by_tool = {t.name: t.description for t in example_tools()}
+    for trial in trials:
+        number, _, gist = trial.query.partition(": ")
+        assert number in ("Request 1", "Request 2")
+        described = " ".join(by_tool[trial.tools[0]].split())
+        assert len(gist) > 20 and described.startswith(gist)  # not the imagine prompt
