@@ -69,6 +69,17 @@ def exploration_tools(
     return tools
 
 
+def default_subset(*, local: bool, limit: int | None) -> str:
+    """BFCL entries to draw from without ``--subset``: the 6-entry CPU subset for a local learner
+    unless ``--limit`` asks for entries (``--limit 40`` of the CPU subset would be 6), else all.
+
+    Example:
+        >>> default_subset(local=True, limit=None), default_subset(local=True, limit=40)
+        ('cpu', 'all')
+    """
+    return "cpu" if local and limit is None else "all"
+
+
 def _is_local(spec: str) -> bool:
     return spec == "local" or spec.startswith(("local:", "local+"))
 
@@ -124,8 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     local = _is_local(args.learner)
     benchmark = args.benchmark or ("bfcl-single-turn" if args.quick else "bfcl-multi-turn")
-    # the CPU subset holds 6 entries: an explicit --limit means entries from all of them
-    subset = args.subset or ("cpu" if local and args.limit is None else "all")
+    subset = args.subset or default_subset(local=local, limit=args.limit)
     limit = args.limit if args.limit is not None else (2 if args.quick else None)
     try:
         cases = load_cases(

@@ -36,3 +36,9 @@ def test_exploration_tools_are_the_benchmarks_own() -> None:
         "convert_units",
         "search_catalog",
     ]
+
+
+def test_a_limit_draws_from_all_entries_even_for_a_local_learner() -> None:
+    assert bfcl_pipeline.default_subset(local=True, limit=None) == "cpu"
+    assert bfcl_pipeline.default_subset(local=True, limit=40) == "all"  # cpu holds only 6
+    assert bfcl_pipeline.default_subset(local=False, limit=None) == "all"
