@@ -167,13 +167,17 @@ class ScriptedChatModel(BaseChatModel):
 
 
 def _gist(system: str, targets: Sequence[str]) -> str:
-    """The target tool's description from an imagine prompt (``{target}: {description} Its
-    inputs: ...``), else the prompt's first line."""
+    """The target tool's description from a default imagine prompt (read between the text that
+    `IMAGINE_SYSTEM` puts around ``{description}``), else the prompt's first line."""
+    from langchain_ste.explore.prompts import IMAGINE_SYSTEM
+
+    before = IMAGINE_SYSTEM.split("{target}", 1)[1].split("{description}", 1)[0]  # ": "
+    after = IMAGINE_SYSTEM.split("{description}", 1)[1].split("{", 1)[0]  # " Its inputs: "
     first = system.split("\n", 1)[0]
     for target in targets:
-        _, found, rest = first.partition(f"{target}: ")
+        _, found, rest = first.partition(f"{target}{before}")
         if found:
-            return rest.split(" Its inputs:", 1)[0].strip() or target
+            return rest.split(after.rstrip(), 1)[0].strip() or target
     return first
 
 
