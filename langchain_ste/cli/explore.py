@@ -80,6 +80,14 @@ def explore_command(
     only: Annotated[
         list[str] | None, typer.Option("--only", help="Explore only this tool (repeatable).")
     ] = None,
+    act_tools: Annotated[
+        str | None,
+        typer.Option(
+            "--act-tools",
+            help="all (bind every tool in act) or targets (only the tool explored; short "
+            "prompts with many tools).",
+        ),
+    ] = None,
     max_model_calls: Annotated[int | None, typer.Option("--max-model-calls")] = None,
     max_tokens: Annotated[int | None, typer.Option("--max-tokens")] = None,
     max_seconds: Annotated[float | None, typer.Option("--max-seconds")] = None,
@@ -144,6 +152,8 @@ def explore_command(
     ):
         if limit is not None and limit <= 0:
             fail(f"{option} must be positive, not {limit}")
+    if act_tools not in (None, "all", "targets"):
+        fail(f"--act-tools must be all or targets, not {act_tools!r}")
     if executor not in ("local", "ray"):
         fail(f"--executor must be local or ray, not {executor!r}")
     if executor == "ray" and base_url:
@@ -159,6 +169,7 @@ def explore_command(
         "trials_per_episode": trials,
         "max_steps": max_steps,
         "max_concurrency": max_concurrency,
+        "act_tools": act_tools,
     }
     try:
         settings = resolve_settings(chat_model, preset, overrides)

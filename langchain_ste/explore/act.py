@@ -33,7 +33,7 @@ async def act(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
     if not messages:
         messages, exemplars = _opening(rt, state)
     try:
-        reply = await rt.call_model(rt.bound, messages, state["targets"])
+        reply = await rt.call_model(rt.bound_for(state["targets"]), messages, state["targets"])
     except BudgetExhausted as exc:
         return rt.stopped(exc, state["targets"])
     except ModelCallFailed as exc:
@@ -167,7 +167,7 @@ async def execute(rt: UnitRuntime, state: UnitState) -> dict[str, Any]:
         rt.tracker.charge_tool_call(target)
         tool_message, step = await execute_tool_call(
             call,
-            rt.by_name,
+            rt.act_tools(state["targets"]),
             rt.policy,
             emulator=rt.emulator or rt.model,
             emulator_prompt=rt.prompts.emulate_tool_system,

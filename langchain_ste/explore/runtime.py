@@ -114,8 +114,24 @@ class UnitRuntime:
         )
         self.by_name: dict[str, BaseTool] = {t.name: t for t in self.tools}
         self.bound = self.model.bind_tools(list(self.tools))
+        self._bound_targets: dict[tuple[str, ...], Any] = {}
         self.schemas = {s["name"]: s for s in tool_schemas(list(self.tools))}
         self.model_name = self.model_name or model_name(self.model)
+
+    def act_tools(self, targets: Sequence[str]) -> dict[str, BaseTool]:
+        """The tools the act step binds and runs for a unit (`ExploreSettings.act_tools`)."""
+        if self.settings.act_tools == "all":
+            return self.by_name
+        return {name: self.by_name[name] for name in targets if name in self.by_name}
+
+    def bound_for(self, targets: Sequence[str]) -> Any:
+        """The model with the unit's act tools bound (built once per target group)."""
+        if self.settings.act_tools == "all":
+            return self.bound
+        key = tuple(targets)
+        if key not in self._bound_targets:
+            self._bound_targets[key] = self.model.bind_tools(list(self.act_tools(key).values()))
+        return self._bound_targets[key]
 
     def slot(self) -> contextlib.AbstractAsyncContextManager[Any]:
         """A place among the ``max_concurrency`` model calls allowed at once (per event loop)."""

@@ -21,6 +21,7 @@ from langchain_ste.explore.runtime import DEFAULT_RETRY
 from langchain_ste.explore.verdict import VerdictMode
 
 PresetName = Literal["paper", "small-model"]
+ActTools = Literal["all", "targets"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,12 @@ class ExploreSettings:
         max_concurrency: model calls in flight at once across all units, and units running at
             once (None: no bound).
         tool_groups: explore these groups of tool names together instead of one tool at a time.
+        act_tools: the tools bound in the act step: ``"all"`` (every explored tool, so the model
+            also learns to pick among them, as a deployed agent does) or ``"targets"`` (only the
+            unit's target tools, as the paper explores one API with its own documentation; with
+            many tools the act prompt stays short: 8 BFCL functions already render ~1,200
+            tokens).
+            Under ``"targets"`` a call to another tool is an unknown-tool failed step.
         retry: retries of transient model errors (rate limits, 5xx, timeouts).
         execution_feedback: run the tools (under the policy); False emulates every tool with a
             model, the paper's "w/o execution feedback" ablation (trials are then ``emulated``:
@@ -75,6 +82,7 @@ class ExploreSettings:
     past_queries: int = 20
     max_concurrency: int | None = 8
     tool_groups: tuple[tuple[str, ...], ...] = ()
+    act_tools: ActTools = "all"
     retry: RetryPolicy = DEFAULT_RETRY
     execution_feedback: bool = True
     short_term_memory: bool = True
@@ -87,6 +95,8 @@ class ExploreSettings:
                 raise ValueError(f"{name} must be at least 1")
         if self.imagine_temperature < 0:
             raise ValueError("imagine_temperature must be at least 0 (0: greedy)")
+        if self.act_tools not in ("all", "targets"):
+            raise ValueError(f"act_tools must be 'all' or 'targets', not {self.act_tools!r}")
         if self.max_concurrency is not None and self.max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1 (or None: no bound)")
         groups = tuple(tuple(group) for group in self.tool_groups)

@@ -79,6 +79,7 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
         "corrupt trials": (["--out", "corrupt", *fake], "trials.jsonl:2: "),
         "concurrency": (["--out", "new3", *fake, "--max-concurrency", "-1"], "at least 1"),
         "policy typo": (["--out", "new4", *fake, "--policy", "convert_unit=skip"], "known tools"),
+        "act tools": (["--out", "new5", *fake, "--act-tools", "some"], "all or targets"),
     }
     before = tree(tmp_path)
     for name, (args, needle) in cases.items():

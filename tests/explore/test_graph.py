@@ -557,3 +557,30 @@ def test_each_ablation_switches_off_its_part(tmp_path: Path) -> None:
 
     model, trials = explored("no-execution-feedback")
     assert all(s.status == "emulated" for t in trials for s in t.steps) and trials[0].emulated
+
+
+def test_act_tools_targets_binds_and_runs_only_the_units_tools() -> None:
+    def act(messages: list[BaseMessage]) -> Any:
+        if isinstance(messages[-1], ToolMessage):
+            return "done"
+        return call("search_catalog", query="lamp")  # never the unit's target
+
+    everything = Agent(act=act).model()
+    kept = run(everything, example_tools(), only=["convert_units"], trials_per_episode=1)
+    bound_all = {tuple(c["tools"]) for c in everything.calls if c["node"] == "act"}
+    assert bound_all == {tuple(t.name for t in example_tools())}
+    assert kept[0].steps[0].status == "ok"  # "all": the other tool is bound and runs
+
+    targets = Agent(act=act).model()
+    trials = run(
+        targets, example_tools(), only=["convert_units"], trials_per_episode=1, act_tools="targets"
+    )
+    bound = {tuple(c["tools"]) for c in targets.calls if c["node"] == "act"}
+    assert bound == {("convert_units",)}
+    step = trials[0].steps[0]
+    assert (step.tool, step.status, step.error_kind) == ("search_catalog", "error", "unknown_tool")
+
+
+def test_act_tools_must_be_all_or_targets() -> None:
+    with pytest.raises(ValueError, match="act_tools"):
+        ExploreSettings(act_tools="some")  # type: ignore[arg-type]
