@@ -65,6 +65,9 @@ class LoraSettings:
         bucket: batch examples of similar length together (when not packing).
         seed: seed for everything random (initialisation, order, dropout).
         bf16: mixed precision in bf16 (None: on CUDA devices that support it).
+        save_steps: checkpoint every this many steps (the adapter, optimiser, scheduler and RNG
+            states, in ``out_dir/checkpoints``), so a run interrupted on the same records and
+            settings resumes from its last complete checkpoint; None: never.
 
     Example:
         >>> from dataclasses import asdict, replace
@@ -87,6 +90,7 @@ class LoraSettings:
     bucket: bool = True
     seed: int = 0
     bf16: bool | None = None
+    save_steps: int | None = 10
 
 
 @dataclass
@@ -94,7 +98,9 @@ class TrainReport:
     """What a training run did (also saved as ``train_report.json`` next to the adapter).
 
     ``settings`` is `dataclasses.asdict` of the run's `LoraSettings` (``bf16`` resolved), plus
-    ``continued_from``: the adapter it continued, or None.
+    ``continued_from``: the adapter it continued, or None. A run resumed from a checkpoint
+    says from which step (``resumed_from_step``); its ``seconds`` and ``train_tokens`` count
+    this process's part only.
     """
 
     base_model: str
@@ -111,6 +117,7 @@ class TrainReport:
     peak_gpu_mb: float = 0.0
     skipped: dict[str, int] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+    resumed_from_step: int = 0
 
 
 def train_lora(
@@ -192,13 +199,17 @@ def train_lora(
     bf16 = settings.bf16
     if bf16 is None:
         bf16 = device.startswith("cuda") and torch.cuda.is_bf16_supported()
+    resume = _resume_point(
+        Path(out_dir) / "checkpoints",
+        _fingerprint(examples, settings, adapter, base),
+    )
     trainer, collator = _sft_trainer(
         model, tokenizer, examples, settings, adapter, Path(out_dir), device, bf16, progress
     )
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
     started = time.perf_counter()
-    trainer.train()
+    trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     seconds = time.perf_counter() - started
     steps = trainer.state.global_step
     peft_model = trainer.model
@@ -226,10 +237,60 @@ def train_lora(
             **asdict(replace(settings, bf16=bf16)),
             "continued_from": str(adapter) if adapter else None,
         },
+        resumed_from_step=_step_of(resume) if resume else 0,
     )
     (out / "train_report.json").write_text(json.dumps(asdict(report), indent=2))
     shutil.rmtree(out / "checkpoints", ignore_errors=True)
     return report
+
+
+_FINGERPRINT = "ste_run.json"
+
+
+def _fingerprint(
+    examples: list[dict[str, list[int]]],
+    settings: LoraSettings,
+    adapter: str | os.PathLike[str] | None,
+    base: str,
+) -> str:
+    """What a checkpoint must have been trained on to be resumed: the tokenised examples, the
+    settings (but ``save_steps``), the continued adapter and the base model."""
+    import hashlib
+
+    wanted = {
+        "examples": examples,
+        "settings": {k: v for k, v in asdict(settings).items() if k != "save_steps"},
+        "adapter": str(adapter) if adapter else None,
+        "base": base,
+    }
+    return hashlib.sha256(json.dumps(wanted, sort_keys=True).encode()).hexdigest()
+
+
+def _step_of(checkpoint: Path) -> int:
+    return int(checkpoint.name.rsplit("-", 1)[1])
+
+
+def _resume_point(folder: Path, fingerprint: str) -> Path | None:
+    """The last complete checkpoint in ``folder`` of a run on the same data and settings, or
+    None (then checkpoints of any other run are removed, and the new run's fingerprint kept).
+
+    A checkpoint is complete once its ``trainer_state.json`` exists (the Trainer writes it
+    last); a run killed while saving leaves the previous one (``save_total_limit=2``).
+    """
+    stamp = folder / _FINGERPRINT
+    if stamp.is_file() and stamp.read_text(encoding="utf-8") == fingerprint:
+        done = [
+            c
+            for c in folder.glob("checkpoint-*")
+            if c.name.rsplit("-", 1)[1].isdigit() and (c / "trainer_state.json").is_file()
+        ]
+        if done:
+            return max(done, key=_step_of)
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(fingerprint, encoding="utf-8")
+    return None
 
 
 class _CountingCollator:
@@ -282,7 +343,9 @@ def _sft_trainer(
         num_train_epochs=settings.epochs,
         max_steps=settings.max_steps if settings.max_steps is not None else -1,
         logging_steps=1,
-        save_strategy="no",
+        save_strategy="steps" if settings.save_steps else "no",
+        save_steps=settings.save_steps or 500,
+        save_total_limit=2,
         report_to=[],
         seed=settings.seed,
         data_seed=settings.seed,

@@ -144,7 +144,7 @@ def _finished(
     data = json.loads(report_file.read_text(encoding="utf-8"))
     wanted = json.loads(json.dumps(asdict(settings)))
     trained = data.get("settings") or {}
-    if any(trained.get(k) != v for k, v in wanted.items() if k != "bf16"):
+    if any(trained.get(k) != v for k, v in wanted.items() if k not in ("bf16", "save_steps")):
         return None
     if data.get("examples", 0) + sum((data.get("skipped") or {}).values()) != mixed:
         return None  # trained with another replay fraction

@@ -102,6 +102,53 @@ def test_training_lowers_the_loss_and_writes_adapter_and_report(
     assert not (tmp_path / "checkpoints").exists()
 
 
+def test_an_interrupted_run_resumes_from_its_last_checkpoint(
+    records: list[dict[str, Any]],
+    tiny_model: Callable[[], Any],
+    tokenizer: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from transformers import TrainerCallback
+
+    import langchain_ste.finetune.lora as lora
+
+    options = fast(max_steps=8, lr=2e-2, save_steps=3)
+    whole = train_lora(
+        records, model=tiny_model(), tokenizer=tokenizer, out_dir=tmp_path / "whole", **options
+    )
+
+    class Kill(TrainerCallback):  # the process dies during step 7, after checkpoint-6
+        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            if state.global_step == 7:
+                raise KeyboardInterrupt
+
+    build = lora._sft_trainer
+
+    def killed(*a: Any, **kw: Any) -> Any:
+        trainer, collator = build(*a, **kw)
+        trainer.add_callback(Kill())
+        return trainer, collator
+
+    out = tmp_path / "resumed"
+    with monkeypatch.context() as patch:
+        patch.setattr(lora, "_sft_trainer", killed)
+        with pytest.raises(KeyboardInterrupt):
+            train_lora(records, model=tiny_model(), tokenizer=tokenizer, out_dir=out, **options)
+    assert (out / "checkpoints" / "checkpoint-6" / "trainer_state.json").is_file()
+    resumed = train_lora(records, model=tiny_model(), tokenizer=tokenizer, out_dir=out, **options)
+    assert resumed.resumed_from_step == 6 and resumed.steps == 8
+    assert resumed.loss_curve == pytest.approx(whole.loss_curve, rel=1e-3)
+    assert not (out / "checkpoints").exists()
+
+    # a checkpoint of other data or settings is never resumed
+    (out / "checkpoints" / "checkpoint-6").mkdir(parents=True)
+    (out / "checkpoints" / "checkpoint-6" / "trainer_state.json").write_text("{}")
+    (out / "checkpoints" / "ste_run.json").write_text("another run")
+    other = train_lora(records, model=tiny_model(), tokenizer=tokenizer, out_dir=out, **options)
+    assert other.resumed_from_step == 0 and other.steps == 8
+
+
 def test_too_long_records_are_skipped_and_counted(
     records: list[dict[str, Any]], tiny_model: Callable[[], Any], tokenizer: Any, tmp_path: Path
 ) -> None:
