@@ -223,7 +223,9 @@ def run_demo(
         if stage == "explored":
             show_memory(details)
         elif stage == "condition":
-            console.print(f"[bold]{details['condition']}[/bold] ...")
+            resumed = details.get("done_before") or 0
+            note = f" (resumed: {resumed} questions already answered)" if resumed else ""
+            console.print(f"[bold]{details['condition']}[/bold] ...{note}")
         elif stage == "reused":
             console.print(f"{details['condition']}: already measured in {out}, reused")
         elif stage == "result":

@@ -32,7 +32,13 @@ from langchain_core.tools import BaseTool
 
 from langchain_ste.evaluate.benchmarks.base import EvalCase
 from langchain_ste.evaluate.metrics import ALL, EntryResult, aggregate
-from langchain_ste.evaluate.reuse import condition_key, read_meta, reusable, trials_digest
+from langchain_ste.evaluate.reuse import (
+    PartialRow,
+    condition_key,
+    read_meta,
+    reusable,
+    trials_digest,
+)
 from langchain_ste.explore.settings import ExploreSettings
 from langchain_ste.finetune.lora import LoraSettings
 from langchain_ste.trial import Trial, is_usable
@@ -189,28 +195,42 @@ def run_pipeline(
 
     def measure(condition: str, model: BaseChatModel, middleware: Sequence[Any] = ()) -> None:
         nonlocal paths
-        meta["condition_keys"][condition] = condition_key(meta, condition)
+        key = meta["condition_keys"][condition] = condition_key(meta, condition)
+        row: PartialRow | None = None
         if condition in previous:
             runs[condition] = previous[condition]
             if condition in earlier:
                 seconds[condition] = earlier[condition]
             emit("reused", {"condition": condition})
         else:
-            emit("condition", {"condition": condition})
+            # Each result is kept as it comes: a row stopped halfway resumes at its next case.
+            row = started_row = PartialRow(out / "partial" / f"{condition}.jsonl", key)
+            before = dict(row.results)
+            emit("condition", {"condition": condition, "done_before": len(before)})
             began = time.perf_counter()
-            runs[condition] = run_benchmark(
+
+            def on_result(result: EntryResult) -> None:
+                started_row.add(result)
+                emit("result", {"condition": condition, "result": result})
+
+            fresh = run_benchmark(
                 model,
-                list(cases),
+                [c for c in cases if c.id not in before],
                 middleware=list(middleware),
                 condition=condition,
                 benchmark=benchmark,
                 max_steps=settings.max_steps,
-                on_result=lambda r: emit("result", {"condition": condition, "result": r}),
+                on_result=on_result,
                 max_concurrency=settings.max_concurrency,
             )
-            seconds[condition] = time.perf_counter() - began
+            by_id = {**before, **{r.id: r for r in fresh}}
+            runs[condition] = [by_id[c.id] for c in cases]
+            earlier_part = sum(r.seconds for r in before.values())
+            seconds[condition] = time.perf_counter() - began + earlier_part
         meta["seconds"] = {k: round(v, 3) for k, v in seconds.items()}
         paths = write_report(_ordered(runs), out, title=title, meta=meta)
+        if row is not None:
+            row.finish()
 
     zero_shot: dict[ToolProtocol, str] = {}
     for protocol in settings.protocols:

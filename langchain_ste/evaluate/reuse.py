@@ -108,3 +108,49 @@ def reusable(path: Path, old: dict[str, Any], meta: dict[str, Any]) -> dict[str,
         for name, results in runs.items()
         if keys.get(name, condition_key(old, name)) == condition_key(now, name)
     }
+
+
+class PartialRow:
+    """The results of one condition measured so far, on disk as each arrives, so a row stopped
+    halfway resumes at its next question instead of its first.
+
+    The file holds the row's `condition_key` then one result per line (rewritten atomically);
+    a file of another key is ignored and replaced. Results with an error are not kept: a
+    resumed row plays those questions again.
+
+    Example:
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "partial" / "baseline.jsonl"
+        >>> row = PartialRow(path, {"model": "L"})
+        >>> row.add(EntryResult(id="q1", category="x", correct=True))
+        >>> list(PartialRow(path, {"model": "L"}).results)
+        ['q1']
+        >>> list(PartialRow(path, {"model": "M"}).results)  # another row's file
+        []
+    """
+
+    def __init__(self, path: Path, key: dict[str, Any]) -> None:
+        import json
+
+        self.path = path
+        self.key = json.loads(json.dumps(key, default=str))
+        self.results: dict[str, EntryResult] = {}
+        if not path.is_file():
+            return
+        lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        if lines and lines[0] == {"key": self.key}:
+            self.results = {r["id"]: EntryResult.from_dict(r) for r in lines[1:]}
+
+    def add(self, result: EntryResult) -> None:
+        """Keep one more result (unless it is an error)."""
+        from langchain_ste.fileio import atomic_write_jsonl
+
+        if result.error:
+            return
+        self.results[result.id] = result
+        rows = [r.to_dict() for r in self.results.values()]
+        atomic_write_jsonl(self.path, [{"key": self.key}, *rows])
+
+    def finish(self) -> None:
+        """The row is complete (and in the report): drop the file."""
+        self.path.unlink(missing_ok=True)

@@ -234,3 +234,36 @@ def test_lora_finetune_passes_max_length_to_training(tmp_path: Path) -> None:
     tune = lora_finetune(example_tools(), base="local:smollm2-135m", steps=1, max_length=8)
     with pytest.raises(ValueError, match="longer than max_length=8"):
         tune(trials, tmp_path / "adapter")
+
+
+def test_a_condition_stopped_halfway_resumes_at_its_next_question(tmp_path: Path) -> None:
+    class Stop(BaseException):  # as a kill would: not caught as a failed case
+        pass
+
+    answered = []
+
+    class DiesOnTheThirdQuestion(ScriptedExplorer):
+        def _next(self, messages: list[BaseMessage], tools: Any, options: Any = None) -> AIMessage:
+            if messages and messages[0].text == EVAL_SYSTEM and len(messages) == 2:
+                answered.append(messages[1].text)
+                if len(answered) == 3:
+                    raise Stop  # the process is killed while it answers question 3
+            return super()._next(messages, tools, options)
+
+    with pytest.raises(Stop):
+        demo(DiesOnTheThirdQuestion(), tmp_path, settings=replace(QUICK, max_concurrency=1))
+    kept = (tmp_path / "partial" / "zero-shot-native.jsonl").read_text().splitlines()
+    assert len(kept) == 3  # the row's key, then questions 1 and 2
+
+    again = ScriptedExplorer()
+    console = quiet()
+    result = demo(again, tmp_path, console=console, settings=replace(QUICK, max_concurrency=1))
+    zero_shot = [  # a zero-shot question opens its conversation (no exemplars before it)
+        c["messages"][1].text
+        for c in again.calls
+        if len(c["messages"]) == 2 and c["messages"][0].text == EVAL_SYSTEM
+    ]
+    assert zero_shot == [c.turns[0] for c in example_cases(limit=4)][2:]
+    assert [r.id for r in result.runs["baseline"]] == [c.id for c in example_cases(limit=4)]
+    assert "(resumed: 2 questions already answered)" in console.export_text()
+    assert not (tmp_path / "partial" / "zero-shot-native.jsonl").exists()
