@@ -10,11 +10,20 @@ the same ``--out`` resumes exploration and reuses measured conditions.
 ``--explorer scripted`` explores with `ScriptedExplorer` (schema-derived arguments, always-yes
 verdicts): a diagnostic, *not* STE, that shows whether the learner can use good trials at all.
 
+One exploration serves several runs: ``--explore-entries N`` explores the functions of the first
+N entries' classes (as the run with ``--limit N`` does), and ``--from RUN`` starts ``--out`` with
+a copy of RUN's memory and adapter (never changing RUN), so a multi-turn run or another learner
+reuses what the single-turn run explored; an adapter trained on other records or another base
+is trained again.
+
 Usage::
 
     python bench/bfcl_pipeline.py --quick --out bench/results/bfcl-quick
     python bench/bfcl_pipeline.py --benchmark bfcl-single-turn --subset all --limit 40 \\
         --max-tools 24 --out bench/results/bfcl-qwen/single-0.5b
+    python bench/bfcl_pipeline.py --benchmark bfcl-multi-turn --limit 10 --explore-entries 40 \\
+        --max-tools 24 --from bench/results/bfcl-qwen/single-0.5b \\
+        --out bench/results/bfcl-qwen/multi-0.5b
     python bench/bfcl_pipeline.py --explorer qwen2.5-7b \\
         --explorer-base-url http://localhost:8000/v1 \\
         --learner qwen2.5-7b --learner-base-url http://localhost:8000/v1 --subset all
@@ -67,6 +76,30 @@ def exploration_tools(
         tools = sorted(random.Random(seed).sample(tools, max_tools), key=lambda t: t.name)
     say(f"exploring {len(tools)} functions of {', '.join(classes)}")
     return tools
+
+
+def start_from(run: Path, out: Path) -> list[str]:
+    """Copy ``run``'s exploration memory and adapter into a new ``out`` (what is already in
+    ``out`` is kept: a resumed run goes on with its own); returns what was copied.
+
+    Example:
+        >>> import tempfile
+        >>> run, out = Path(tempfile.mkdtemp()), Path(tempfile.mkdtemp())
+        >>> (run / "memory").mkdir(); _ = (run / "memory" / "trials.jsonl").write_text("")
+        >>> start_from(run, out), start_from(run, out), (run / "memory" / "trials.jsonl").exists()
+        (['memory'], [], True)
+    """
+    import shutil
+
+    if not (run / "memory").is_dir():
+        raise FileNotFoundError(f"--from {run}: no memory folder (not a bfcl_pipeline run?)")
+    out.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for part in ("memory", "adapter"):
+        if (run / part).is_dir() and not (out / part).exists():
+            shutil.copytree(run / part, out / part)
+            copied.append(part)
+    return copied
 
 
 def default_subset(*, local: bool, limit: int | None) -> str:
@@ -126,6 +159,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="explore a seeded sample of this many functions (quick: 8)",
     )
+    parser.add_argument(
+        "--explore-entries",
+        type=int,
+        default=None,
+        help="explore the classes of the first N entries (default: the entries scored)",
+    )
+    parser.add_argument(
+        "--from",
+        dest="start",
+        type=Path,
+        default=None,
+        help="start from a copy of this run's memory and adapter",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("bench/results/bfcl"))
     args = parser.parse_args(argv)  # fmt: skip
@@ -166,8 +212,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         lora_steps=lora_steps,
         protocols=("native", "react") if local else ("native",),
     )
-    tools = exploration_tools(benchmark, cases, max_tools=args.max_tools or (
+    explored_cases = cases
+    if args.explore_entries is not None:
+        explored_cases = load_cases(benchmark, limit=args.explore_entries, subset=subset,
+                                    seed=args.seed, category=args.category)  # fmt: skip
+    tools = exploration_tools(benchmark, explored_cases, max_tools=args.max_tools or (
         8 if args.quick else None), seed=args.seed)  # fmt: skip
+    if args.start is not None:
+        try:
+            say(f"from {args.start}: copied {start_from(args.start, args.out) or 'nothing'}")
+        except FileNotFoundError as exc:
+            say(f"error: {exc}")
+            return 2
     learner_options = {"max_new_tokens": 160} if local else {}
     say(f"{benchmark} ({subset}, {len(cases)} entries): explorer {args.explorer}, "
         f"learner {args.learner}")  # fmt: skip
