@@ -99,8 +99,8 @@ class TrainReport:
 
     ``settings`` is `dataclasses.asdict` of the run's `LoraSettings` (``bf16`` resolved), plus
     ``continued_from``: the adapter it continued, or None. A run resumed from a checkpoint
-    says from which step (``resumed_from_step``); its ``seconds`` and ``train_tokens`` count
-    this process's part only.
+    says from which step (``resumed_from_step``); its ``seconds`` and ``train_tokens`` add up
+    every sitting's part (as of the checkpoint it resumed).
     """
 
     base_model: str
@@ -206,11 +206,12 @@ def train_lora(
     trainer, collator = _sft_trainer(
         model, tokenizer, examples, settings, adapter, Path(out_dir), device, bf16, progress
     )
+    tally = _Tally(collator, _read_tally(resume))
+    trainer.add_callback(tally.callback())
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
-    started = time.perf_counter()
     trainer.train(resume_from_checkpoint=str(resume) if resume else None)
-    seconds = time.perf_counter() - started
+    seconds, trained_tokens = tally.now()
     steps = trainer.state.global_step
     peft_model = trainer.model
     out = Path(out_dir)
@@ -224,9 +225,9 @@ def train_lora(
         steps=steps,
         epochs=round(steps * per_step / max(len(examples), 1), 3),
         loss_curve=[round(float(h["loss"]), 4) for h in trainer.state.log_history if "loss" in h],
-        train_tokens=collator.tokens,
+        train_tokens=trained_tokens,
         seconds=round(seconds, 2),
-        tokens_per_s=round(collator.tokens / seconds, 1) if seconds else 0.0,
+        tokens_per_s=round(trained_tokens / seconds, 1) if seconds else 0.0,
         peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         peak_gpu_mb=round(torch.cuda.max_memory_allocated() / 2**20, 1)
         if device.startswith("cuda")
@@ -291,6 +292,46 @@ def _resume_point(folder: Path, fingerprint: str) -> Path | None:
         folder.mkdir(parents=True, exist_ok=True)
         stamp.write_text(fingerprint, encoding="utf-8")
     return None
+
+
+_TALLY = "ste_tally.json"
+
+
+def _read_tally(checkpoint: Path | None) -> tuple[float, int]:
+    """Seconds and tokens trained up to ``checkpoint`` (0, 0 without one)."""
+    path = checkpoint / _TALLY if checkpoint else None
+    if path is None or not path.is_file():
+        return 0.0, 0
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return float(data["seconds"]), int(data["tokens"])
+
+
+class _Tally:
+    """Training time and tokens across sittings, written into each checkpoint as it is saved
+    (`callback` makes the Trainer callback that does it)."""
+
+    def __init__(self, collator: _CountingCollator, earlier: tuple[float, int]) -> None:
+        self.collator, self.earlier = collator, earlier
+        self.started = time.perf_counter()
+
+    def now(self) -> tuple[float, int]:
+        seconds, tokens = self.earlier
+        return seconds + time.perf_counter() - self.started, tokens + self.collator.tokens
+
+    def callback(self) -> Any:
+        from transformers import TrainerCallback
+
+        tally = self
+
+        class OnSave(TrainerCallback):
+            def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+                seconds, tokens = tally.now()
+                folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+                if folder.is_dir():
+                    data = {"seconds": seconds, "tokens": tokens}
+                    (folder / _TALLY).write_text(json.dumps(data))
+
+        return OnSave()
 
 
 class _CountingCollator:

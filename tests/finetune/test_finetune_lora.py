@@ -135,9 +135,14 @@ def test_an_interrupted_run_resumes_from_its_last_checkpoint(
         patch.setattr(lora, "_sft_trainer", killed)
         with pytest.raises(KeyboardInterrupt):
             train_lora(records, model=tiny_model(), tokenizer=tokenizer, out_dir=out, **options)
-    assert (out / "checkpoints" / "checkpoint-6" / "trainer_state.json").is_file()
+    checkpoint = out / "checkpoints" / "checkpoint-6"
+    assert (checkpoint / "trainer_state.json").is_file()
+    first_sitting = json.loads((checkpoint / "ste_tally.json").read_text())
     resumed = train_lora(records, model=tiny_model(), tokenizer=tokenizer, out_dir=out, **options)
     assert resumed.resumed_from_step == 6 and resumed.steps == 8
+    # time and tokens add up both sittings: the same tokens as the uninterrupted run
+    assert resumed.train_tokens == whole.train_tokens
+    assert resumed.seconds > first_sitting["seconds"] > 0
     assert resumed.loss_curve == pytest.approx(whole.loss_curve, rel=1e-3)
     assert not (out / "checkpoints").exists()
 
