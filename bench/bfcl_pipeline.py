@@ -152,6 +152,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=4096,
         help="LoRA records longer than this many tokens are skipped (8 BFCL functions: ~1,200)",
     )
+    parser.add_argument(
+        "--record-tools",
+        choices=["all", "trial"],
+        default="all",
+        help="tools rendered into each LoRA record: all explored ones, or the trial's own "
+        "(24 BFCL functions: ~2,800 tokens a record, so 60 steps take hours on CPU)",
+    )
     parser.add_argument("--no-finetune", action="store_true")
     parser.add_argument(
         "--max-tools",
@@ -251,6 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 steps=lora_steps,
                 seed=args.seed,
                 max_length=args.max_length,
+                render_tools=args.record_tools,
             )
             if settings.finetune
             else None

@@ -40,6 +40,7 @@ from langchain_ste.evaluate.reuse import (
     trials_digest,
 )
 from langchain_ste.explore.settings import ExploreSettings
+from langchain_ste.finetune.dataset import RenderTools
 from langchain_ste.finetune.lora import LoraSettings
 from langchain_ste.trial import Trial, is_usable
 
@@ -321,6 +322,7 @@ def lora_finetune(
     steps: int,
     seed: int = 0,
     max_length: int = LoraSettings.max_length,
+    render_tools: RenderTools = "all",
 ) -> FineTune:
     """The fine-tuning step: SFT records in the learner's own tool format, then LoRA.
 
@@ -336,6 +338,9 @@ def lora_finetune(
         max_length: records longer than this many tokens are skipped (never truncated); every
             record renders all ``tools``, so many or long schemas (BFCL's run to ~1,200 tokens
             for 8 functions) need more than the default 1,024.
+        render_tools: ``"trial"`` renders only each trial's own tools into its record
+            (`build_sft_records`): short records, so LoRA on CPU stays affordable with dozens
+            of tools, while the learner still sees all of them at test time.
     """
 
     def finetune(trials: list[Trial], adapter_dir: Path) -> tuple[str, ToolProtocol] | None:
@@ -347,7 +352,9 @@ def lora_finetune(
 
         fmt: ToolProtocol = tool_format(base)
         try:
-            records, _ = build_sft_records(trials, tools, format=fmt, seed=seed)
+            records, _ = build_sft_records(
+                trials, tools, format=fmt, seed=seed, render_tools=render_tools
+            )
         except ValueError:
             return None
         stamp: dict[str, Any] = {
@@ -358,6 +365,8 @@ def lora_finetune(
         }
         if max_length != LoraSettings.max_length:  # adapters trained before the option match
             stamp["max_length"] = max_length
+        if render_tools != "all":
+            stamp["render_tools"] = render_tools
         marker = adapter_dir / "ste_pipeline.json"
         if marker.is_file() and json.loads(marker.read_text()) == stamp:
             return str(adapter_dir), fmt

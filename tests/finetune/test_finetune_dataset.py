@@ -230,3 +230,21 @@ def test_export_renders_the_tool_schemas_exploration_wrote_beside_the_trials(
     assert read_tool_schemas(tmp_path / "data") == sorted(
         real.values(), key=lambda s: s["function"]["name"]
     )
+
+
+def test_records_can_render_only_their_trials_tools(trials: list[Trial]) -> None:
+    tools = example_tools()
+    for fmt in ("native", "react"):
+        every, _ = build_sft_records(trials, tools, format=fmt)
+        own, _ = build_sft_records(trials, tools, format=fmt, render_tools="trial")
+        for trial, full, short in zip(trials, every, own, strict=True):
+            if fmt == "native":
+                assert [t["function"]["name"] for t in full["tools"]] == [t.name for t in tools]
+                assert [t["function"]["name"] for t in short["tools"]] == trial.tools
+            else:  # the system prompt lists the tools
+                other = ({t.name for t in tools} - set(trial.tools)).pop()
+                assert other in full["messages"][0]["content"]
+                assert other not in short["messages"][0]["content"]
+            assert full["messages"][1:] == short["messages"][1:]
+    with pytest.raises(ValueError, match="render_tools"):
+        build_sft_records(trials, tools, render_tools="some")  # type: ignore[arg-type]
