@@ -63,7 +63,7 @@ def condition_key(meta: dict[str, Any], condition: str) -> dict[str, Any]:
         return key
     key.update(
         explorer=meta.get("explorer"),
-        explore=settings.get("explore"),
+        explore=_with_defaults(settings.get("explore")),
         trials=meta.get("trials"),
         successful_trials=meta.get("successful_trials"),
         trials_digest=meta.get("trials_digest"),
@@ -75,6 +75,26 @@ def condition_key(meta: dict[str, Any], condition: str) -> dict[str, Any]:
     else:
         key.update(settings=settings)
     return key
+
+
+def _with_defaults(explore: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Exploration settings with the fields a report predates filled in with their defaults, so
+    a row measured before a new `ExploreSettings` field existed (at its default) is reused."""
+    import json
+    from dataclasses import asdict
+
+    from langchain_ste.explore.settings import ExploreSettings
+
+    if explore is None:
+        return None
+    defaults = asdict(ExploreSettings())
+    defaults.pop("retry", None)
+    return {**json.loads(json.dumps(defaults, default=str)), **explore}
+
+
+def _stored(key: dict[str, Any]) -> dict[str, Any]:
+    """A condition key as an earlier report stored it, its exploration settings completed."""
+    return {**key, "explore": _with_defaults(key["explore"])} if "explore" in key else key
 
 
 def read_meta(path: Path) -> dict[str, Any]:
@@ -106,7 +126,7 @@ def reusable(path: Path, old: dict[str, Any], meta: dict[str, Any]) -> dict[str,
     return {
         name: results
         for name, results in runs.items()
-        if keys.get(name, condition_key(old, name)) == condition_key(now, name)
+        if _stored(keys.get(name, condition_key(old, name))) == condition_key(now, name)
     }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from langchain_ste.evaluate.reuse import condition_key, trials_digest
 from langchain_ste.trajectory import Step
 from langchain_ste.trial import Trial
@@ -48,3 +50,31 @@ def test_the_digest_ignores_order_and_reads_the_calls() -> None:
     assert trials_digest([a, b]) == trials_digest([b, a])
     moved = trial("Weather?", "Oslo")
     assert trials_digest([a, b]) != trials_digest([moved, b])
+
+
+def test_a_row_measured_before_a_new_exploration_setting_existed_is_reused() -> None:
+    def with_explore(explore: dict[str, object]) -> dict[str, object]:
+        data = meta([trial("Weather in Paris?", "Paris")])
+        data["settings"] = {"max_steps": 4, "k": 3, "explore": explore}
+        return data
+
+    now = with_explore({"episodes_per_tool": 2, "act_tools": "all"})
+    older = with_explore({"episodes_per_tool": 2})  # written before act_tools existed
+    other = with_explore({"episodes_per_tool": 2, "act_tools": "targets"})
+    assert condition_key(older, "ste-in-context") == condition_key(now, "ste-in-context")
+    assert condition_key(other, "ste-in-context") != condition_key(now, "ste-in-context")
+
+
+def test_the_committed_demo_rows_stay_reusable(tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from langchain_ste.evaluate.reuse import read_meta, reusable
+
+    report = tmp_path / "results.json"
+    shutil.copy(Path(__file__).parents[2] / "bench" / "results" / "demo" / "results.json", report)
+    old = read_meta(report)
+    assert "act_tools" not in old["settings"]["explore"]  # measured before the field existed
+    now = json.loads(json.dumps(old))
+    now["settings"]["explore"]["act_tools"] = "all"
+    assert set(reusable(report, old, now)) >= {"ste-in-context", "ste-fine-tuned"}
