@@ -153,6 +153,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="LoRA records longer than this many tokens are skipped (8 BFCL functions: ~1,200)",
     )
     parser.add_argument(
+        "--act-tools",
+        choices=["all", "targets"],
+        default="all",
+        help="tools bound while exploring: all explored ones, or the unit's own (short prompts: "
+        "all 68 functions of 40 entries become explorable on CPU)",
+    )
+    parser.add_argument(
         "--record-tools",
         choices=["all", "trial"],
         default="all",
@@ -210,6 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         trials_per_episode=args.trials or (1 if args.quick else 2),
         max_steps=3 if small else 4,
         verdict_mode="grounded",
+        act_tools=args.act_tools,
     )
     lora_steps = args.lora_steps or (20 if args.quick else 60)
     settings = PipelineSettings(

@@ -26,6 +26,7 @@ def test_the_bench_runs_the_shared_pipeline_and_records_its_command(
     assert report["meta"]["command"].endswith("--out " + str(tmp_path))
     assert report["meta"]["trials"] == 2 and report["meta"]["subset"] == "all"
     assert "ste-fine-tuned" not in report["scores"]  # a served learner is not fine-tuned here
+    assert report["meta"]["settings"]["explore"]["act_tools"] == "all"
     assert (tmp_path / "memory" / "trials.jsonl").exists()
 
 
@@ -54,9 +55,10 @@ def test_a_run_can_start_from_another_runs_exploration(
     args = ["--benchmark", "examples", "--explorer", "e", "--learner", "served-model"]
     args += ["--learner-base-url", "http://127.0.0.1:1/v1", "--episodes", "1", "--trials", "1"]
     first = tmp_path / "first"
+    args += ["--act-tools", "targets"]
     assert bfcl_pipeline.main([*args, "--limit", "2", "--out", str(first)]) == 0
     explored = [c for c in model.calls if c["node"] in ("imagine", "act", "reflect")]
-    assert explored
+    assert {len(c["tools"]) for c in explored if c["node"] == "act"} == {1}  # its own tool
     before = (first / "memory" / "trials.jsonl").read_bytes()
 
     model.calls.clear()
