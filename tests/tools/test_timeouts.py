@@ -108,7 +108,7 @@ def test_isolated_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     result = run_isolated(deploy, {"x": 1}, timeout_s=0.5)
     took = time.perf_counter() - started
     assert result.status == "timeout" and "process group" in result.error
-    assert took < 0.5 + 0.5
+    assert took < 0.5 + 2.0  # the tool would hang for an hour (slack: spawning on busy cores)
     time.sleep(1.5)  # past the grandchild's delay
     assert not marker.exists()
 
@@ -145,6 +145,6 @@ def test_execute_tool_call_isolated_timeout_ends_in_time(tmp_path: Path) -> None
     started = time.perf_counter()
     _, step = asyncio.run(execute_tool_call(call("deploy"), {"deploy": deploy}, policy))  # type: ignore[arg-type]
     assert step.error_kind == "timeout"
-    assert time.perf_counter() - started < policy.timeout_s + 0.5
+    assert time.perf_counter() - started < policy.timeout_s + 2.0  # not the tool's hour
     time.sleep(1.2)
     assert not marker.exists()
