@@ -245,7 +245,7 @@ def train_lora(
     return report
 
 
-_FINGERPRINT = "ste_run.json"
+_FINGERPRINT = "ste_fingerprint.txt"
 
 
 def _fingerprint(

@@ -149,7 +149,7 @@ def test_an_interrupted_run_resumes_from_its_last_checkpoint(
     # a checkpoint of other data or settings is never resumed
     (out / "checkpoints" / "checkpoint-6").mkdir(parents=True)
     (out / "checkpoints" / "checkpoint-6" / "trainer_state.json").write_text("{}")
-    (out / "checkpoints" / "ste_run.json").write_text("another run")
+    (out / "checkpoints" / "ste_fingerprint.txt").write_text("another run")
     other = train_lora(records, model=tiny_model(), tokenizer=tokenizer, out_dir=out, **options)
     assert other.resumed_from_step == 0 and other.steps == 8
 
