@@ -204,6 +204,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BFCLUnavailableError as exc:
         say(f"error: {exc}")
         return 2
+    if args.start is not None:
+        try:
+            say(f"from {args.start}: copied {start_from(args.start, args.out) or 'nothing'}")
+        except FileNotFoundError as exc:
+            say(f"error: {exc}")
+            return 2
     if args.explorer == "scripted":
         from langchain_ste.testing import ScriptedExplorer
 
@@ -233,12 +239,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                                     seed=args.seed, category=args.category)  # fmt: skip
     tools = exploration_tools(benchmark, explored_cases, max_tools=args.max_tools or (
         8 if args.quick else None), seed=args.seed)  # fmt: skip
-    if args.start is not None:
-        try:
-            say(f"from {args.start}: copied {start_from(args.start, args.out) or 'nothing'}")
-        except FileNotFoundError as exc:
-            say(f"error: {exc}")
-            return 2
     learner_options = {"max_new_tokens": 160} if local else {}
     say(f"{benchmark} ({subset}, {len(cases)} entries): explorer {args.explorer}, "
         f"learner {args.learner}")  # fmt: skip
