@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,6 +35,7 @@ from langchain_ste.evaluate.metrics import ALL, EntryResult, aggregate
 from langchain_ste.evaluate.reuse import (
     PartialRow,
     condition_key,
+    explore_record,
     read_meta,
     reusable,
     trials_digest,
@@ -281,10 +282,8 @@ def _name(model: BaseChatModel) -> str:
 
 
 def _settings_dict(settings: PipelineSettings) -> dict[str, Any]:
-    explore = replace(settings.explore, retry=None)  # type: ignore[arg-type]
-    data = asdict(replace(settings, explore=explore))
-    data["explore"].pop("retry", None)
-    return data
+    data = {f.name: getattr(settings, f.name) for f in fields(settings) if f.name != "explore"}
+    return {"explore": explore_record(settings.explore), **data}
 
 
 def _training_seconds(tuned: tuple[str, Any] | None, *, default: float) -> float:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from langchain_ste.evaluate.metrics import EntryResult
+from langchain_ste.explore.settings import ExploreSettings
 from langchain_ste.trial import Trial
 
 
@@ -77,19 +78,31 @@ def condition_key(meta: dict[str, Any], condition: str) -> dict[str, Any]:
     return key
 
 
+def explore_record(settings: ExploreSettings) -> dict[str, Any]:
+    """Exploration settings as a report records them: every field but ``retry`` (a policy
+    object, not data).
+
+    Example:
+        >>> record = explore_record(ExploreSettings(episodes_per_tool=2))
+        >>> record["episodes_per_tool"], "retry" in record
+        (2, False)
+    """
+    from dataclasses import asdict, replace
+
+    data = asdict(replace(settings, retry=None))  # type: ignore[arg-type]
+    data.pop("retry")
+    return data
+
+
 def _with_defaults(explore: dict[str, Any] | None) -> dict[str, Any] | None:
     """Exploration settings with the fields a report predates filled in with their defaults, so
     a row measured before a new `ExploreSettings` field existed (at its default) is reused."""
     import json
-    from dataclasses import asdict
-
-    from langchain_ste.explore.settings import ExploreSettings
 
     if explore is None:
         return None
-    defaults = asdict(ExploreSettings())
-    defaults.pop("retry", None)
-    return {**json.loads(json.dumps(defaults, default=str)), **explore}
+    defaults = json.loads(json.dumps(explore_record(ExploreSettings()), default=str))
+    return {**defaults, **explore}
 
 
 def _stored(key: dict[str, Any]) -> dict[str, Any]:
