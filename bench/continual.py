@@ -12,13 +12,21 @@ a round already trained; round 1 is the same for both, trained once and copied).
 round the learner answers the held-out demo questions of every batch seen so far (a question
 belongs to the latest batch among its tools).
 
-Every step is kept under ``--out`` and skipped on a rerun (adapters by their training report,
-scores by their results file), so the table fills over sittings.
+``--explore-episodes N`` first explores every demo tool up to N episodes (the demo's
+exploration settings otherwise) in ``OUT/memory``, seeded with a copy of ``--trials`` (which is
+never written): the earlier episodes are kept and steer the new ones elsewhere, so a batch with
+few usable trials gets more.
+
+Every step is kept under ``--out`` and skipped on a rerun (the exploration resumes at its next
+trial, adapters by their training report, scores by their results file), so the table fills
+over sittings.
 
 Usage::
 
     python bench/continual.py --trials bench/results/demo/trials.jsonl \\
         --baseline bench/results/demo/results.json --out bench/results/continual
+    python bench/continual.py --trials bench/results/demo/trials.jsonl --explore-episodes 6 \\
+        --baseline bench/results/demo/results.json --out bench/results/continual-6ep
 """
 
 from __future__ import annotations
@@ -56,6 +64,32 @@ def batch_of(expected: list[list[str]]) -> int:
     return max(i for i, batch in enumerate(BATCHES) if names & set(batch))
 
 
+def explore_more(trials: Path, out: Path, episodes: int, explorer: Any) -> Path:
+    """Explore every demo tool up to ``episodes`` episodes in ``out/memory``; its trials file.
+
+    The memory starts as a copy of ``trials`` (left as it is); trials already in it are not
+    explored again, so a rerun resumes and duplicates nothing.
+    """
+    from langchain_ste.cli.demo import DEMO_EXPLORE
+    from langchain_ste.explore import explore
+    from langchain_ste.memory.chroma import ExplorationMemory
+    from langchain_ste.tools.demo import demo_tools
+
+    memory_dir = out / "memory"
+    seeded = memory_dir / "trials.jsonl"
+    if not seeded.is_file():
+        memory_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(trials, seeded)
+    memory = ExplorationMemory(memory_dir)
+    before = len(memory)
+    settings = replace(DEMO_EXPLORE, episodes_per_tool=episodes)
+    began = time.perf_counter()
+    found = explore(explorer, demo_tools(), memory=memory, settings=settings)
+    say(f"explored: {len(found)} trials ({len(found) - before} new) in "
+        f"{time.perf_counter() - began:.0f} s")  # fmt: skip
+    return seeded
+
+
 def _scores(path: Path) -> list[EntryResult] | None:
     from langchain_ste.evaluate.report import load_results
 
@@ -71,6 +105,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--steps", type=int, default=30, help="LoRA steps per round")
     parser.add_argument("--out", type=Path, default=Path("bench/results/continual"))
+    parser.add_argument(
+        "--explore-episodes",
+        type=int,
+        help="first explore every demo tool up to this many episodes (seeded with --trials)",
+    )
+    parser.add_argument("--explorer", default=None, help="explorer spec (default: the 1.5B)")
     args = parser.parse_args(argv)
 
     from langchain_ste.evaluate.benchmarks.examples import demo_cases
@@ -86,7 +126,16 @@ def main(argv: list[str] | None = None) -> int:
     from langchain_ste.trial_log import read_trials
 
     tools = demo_tools()
-    trials = [t for t in read_trials(args.trials) if is_usable(t)]
+    source = args.trials
+    if args.explore_episodes:
+        from langchain_ste.cli.demo import LOCAL_OPTIONS, _is_local
+        from langchain_ste.models import DEFAULT_EXPLORER_SPEC
+
+        spec = args.explorer or DEFAULT_EXPLORER_SPEC
+        explorer = load_chat_model(spec, **(LOCAL_OPTIONS if _is_local(spec) else {}))
+        source = explore_more(args.trials, args.out, args.explore_episodes, explorer)
+        del explorer
+    trials = [t for t in read_trials(source) if is_usable(t)]
     fmt = tool_format(args.learner)
     rounds = []
     for batch in BATCHES:
@@ -120,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         return correct_rate(results)
 
     table: dict[str, Any] = {"batches": [list(b) for b in BATCHES], "steps": args.steps,
-                             "records": [len(r) for r in rounds], "runs": {}}  # fmt: skip
+                             "records": [len(r) for r in rounds], "trials": str(source),
+                             "runs": {}}  # fmt: skip
     if args.baseline and args.baseline.is_file():
         from langchain_ste.evaluate.report import load_results
 

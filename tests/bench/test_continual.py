@@ -53,3 +53,27 @@ def test_the_table_shows_forgetting_per_run() -> None:
     text = continual.markdown(table)
     assert "| replay0 | 50.0 | 20.0 | 60.0 | 0 |" in text
     assert "| baseline (no adapter) | 25.0 | 25.0 | 10.0 | - |" in text
+
+
+def test_more_exploration_keeps_the_input_resumes_and_never_duplicates(tmp_path: Path) -> None:
+    from langchain_ste.testing import ScriptedChatModel
+    from langchain_ste.trial_log import read_trials
+
+    step = Step(tool="get_order", args={"order_id": "ORD-88213"}, call_id="c", output="ok")
+    seed = Trial.from_steps(trial_id="get_order/e000/t0", tools=["get_order"], episode=0,
+                            index=0, query="Where is ORD-88213?", steps=[step], final_answer="ok",
+                            success=True)  # fmt: skip
+    given = tmp_path / "trials.jsonl"
+    given.write_text(json.dumps(seed.to_dict()) + "\n")
+    before = given.read_bytes()
+    out = tmp_path / "out"
+    model = ScriptedChatModel(script=["Which shipping options are there to Lyon?"])
+    path = continual.explore_more(given, out, 1, model)
+    assert given.read_bytes() == before and path == out / "memory" / "trials.jsonl"
+    ids = [t.trial_id for t in read_trials(path)]
+    assert len(ids) == len(set(ids)) and "get_order/e000/t0" in ids
+    # The given trial is kept and its episode completed: one episode of two trials per tool.
+    assert len(ids) == 6 * 2
+    assert next(t for t in read_trials(path) if t.trial_id == "get_order/e000/t0").success
+    assert continual.explore_more(given, out, 1, model) == path
+    assert [t.trial_id for t in read_trials(path)] == ids
